@@ -1,0 +1,110 @@
+"""The one access rule. Every page, list, thumbnail, file URL (and later search, IIIF, OAI-PMH, API)
+fetches objects through ``visible_to`` or ``get_object_for_viewer``; nothing else queries objects for
+a viewer. A view that calls ``HeritageObject.objects.get`` for a visitor is a leak waiting to happen.
+
+Who sees what (DESIGN §6):
+- anyone: published, public, not embargoed;
+- a member of a community: also its published ``community`` objects once their embargo has passed;
+- a curator of a community: everything of that community (drafts, embargoed, restricted);
+- staff: everything.
+Curators and staff also see technical metadata, events, replicas, originals and masters; everybody
+else sees descriptive metadata, rights and access copies only.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from archive.identifiers import normalize_identifier
+from archive.models import AccessLevel, Asset, HeritageObject, Role, Status
+
+PUBLIC_ROLES = {Asset.Role.ACCESS, Asset.Role.THUMBNAIL}
+
+
+def _community_ids(user, role: str | None = None) -> list[int]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    memberships = user.memberships.all()
+    if role:
+        memberships = memberships.filter(role=role)
+    return list(memberships.values_list("community_id", flat=True))
+
+
+def visible_to(user) -> QuerySet[HeritageObject]:
+    """Objects this user may see: the only source for pages, lists, feeds, APIs and file URLs."""
+    objects = HeritageObject.objects.select_related("collection__community")
+    if getattr(user, "is_staff", False) and user.is_active:
+        return objects.all()
+    today = timezone.localdate()
+    released = Q(status=Status.PUBLISHED) & (Q(embargo_until__isnull=True) | Q(embargo_until__lte=today))
+    rule = released & Q(access_level=AccessLevel.PUBLIC)
+    member_of = _community_ids(user)
+    if member_of:
+        rule |= released & Q(access_level=AccessLevel.COMMUNITY, collection__community_id__in=member_of)
+    curator_of = _community_ids(user, Role.CURATOR)
+    if curator_of:
+        rule |= Q(collection__community_id__in=curator_of)
+    return objects.filter(rule)
+
+
+def get_object_for_viewer(user, identifier: str) -> HeritageObject:
+    """The object if this user may see it; otherwise 404 (never 403: existence itself is not disclosed)."""
+    normalized = normalize_identifier(identifier)
+    if normalized is None:
+        raise Http404("No such object")
+    try:
+        return visible_to(user).get(identifier=normalized)
+    except HeritageObject.DoesNotExist as missing:
+        raise Http404("No such object") from missing
+
+
+def can_curate(user, obj: HeritageObject) -> bool:
+    """Curators of the object's community and staff may edit it and see its technical side."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_staff:
+        return True
+    return user.memberships.filter(community_id=obj.collection.community_id, role=Role.CURATOR).exists()
+
+
+def curated_collections(user):
+    """Collections this user may add objects to."""
+    from archive.models import Collection
+
+    if not getattr(user, "is_authenticated", False):
+        return Collection.objects.none()
+    if user.is_staff:
+        return Collection.objects.all()
+    return Collection.objects.filter(community_id__in=_community_ids(user, Role.CURATOR))
+
+
+def visible_assets(user, obj: HeritageObject) -> QuerySet[Asset]:
+    """The files of a visible object this user may download: all of them for its curators; only
+    finished access copies and thumbnails for everyone else."""
+    assets = obj.assets.exclude(status=Asset.State.DISCARDED)
+    if can_curate(user, obj):
+        return assets
+    return assets.filter(role__in=PUBLIC_ROLES, status=Asset.State.READY)
+
+
+def get_asset_for_viewer(user, asset_id) -> Asset:
+    """An asset whose object is visible to the user and whose role the user may download, else 404."""
+    try:
+        asset = Asset.objects.select_related("object").get(pk=asset_id)
+    except (Asset.DoesNotExist, ValueError, TypeError) as missing:
+        raise Http404("No such file") from missing
+    obj = get_object_for_viewer(user, asset.object.identifier)
+    if not visible_assets(user, obj).filter(pk=asset.pk).exists():
+        raise Http404("No such file")
+    return asset
+
+
+def public_coordinates(user, obj: HeritageObject) -> tuple[float, float] | None:
+    """Coordinates this user may see: exact for curators, none for a sensitive location otherwise."""
+    if obj.latitude is None or obj.longitude is None:
+        return None
+    if obj.sensitive_location and not can_curate(user, obj):
+        return None
+    return (obj.latitude, obj.longitude)

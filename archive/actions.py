@@ -1,0 +1,146 @@
+"""Changes to the catalogue: each one records its event and enqueues the preservation work it needs.
+
+Views, the tus endpoint and management commands call these; they never change rows themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from archive.filenames import sanitize_filename
+from archive.models import Asset, HeritageObject, ObjectText, Status
+from preservation import events
+from preservation.models import ProcessingJob
+from preservation.staging import asset_dir
+
+log = logging.getLogger(__name__)
+
+
+def create_object(collection, texts: dict[str, tuple[str, str]], *, original_language: str, user=None,
+                  **fields) -> HeritageObject:
+    """A new draft object with its texts ({language: (title, description)})."""
+    fields.setdefault("access_level", collection.default_access_level)
+    with transaction.atomic():
+        obj = HeritageObject.objects.create(collection=collection, created_by=user, **fields)
+        for language, (title, description) in texts.items():
+            ObjectText.objects.create(
+                object=obj,
+                language=language,
+                title=title,
+                description=description,
+                is_original=(language == original_language),
+            )
+        events.record(
+            events.EventType.ACCESSION,
+            events.Outcome.SUCCESS,
+            f"Object {obj.identifier} catalogued in collection {collection.slug} by {user or 'the system'}.",
+            obj=obj,
+        )
+    return obj
+
+
+def receive_file(
+    obj: HeritageObject,
+    staged: Path,
+    original_name: str,
+    sha256: str,
+    size: int,
+    *,
+    user=None,
+    via: str = "upload",
+    enqueue: bool = True,
+) -> tuple[Asset, bool]:
+    """Take a fully received file (already hashed while it streamed in) as an original of ``obj``.
+
+    The same bytes sent twice to one object give one asset (a unique constraint decides, however
+    the uploads race): the second copy is deleted and ``(existing, False)`` returned.
+    """
+    asset_id = uuid.uuid4()
+    folder = asset_dir(asset_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / sanitize_filename(original_name, fallback="original")
+    os.replace(staged, target)
+    try:
+        with transaction.atomic():
+            asset = Asset.objects.create(
+                id=asset_id,
+                object=obj,
+                role=Asset.Role.ORIGINAL,
+                original_name=original_name[:1024],
+                filename=sanitize_filename(original_name, fallback="original"),
+                size=size,
+                sha256=sha256,
+                local_path=str(target),
+                uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+            )
+            ProcessingJob.objects.create(object=obj, asset=asset, stage="received", progress=5)
+            events.record(
+                events.EventType.INGESTION,
+                events.Outcome.SUCCESS,
+                f"Received {size} bytes via {via} as {asset.filename!r} "
+                f"(sent as {original_name[:200]!r}) by {user or 'the system'}.",
+                asset=asset,
+            )
+            events.record(
+                events.EventType.MESSAGE_DIGEST,
+                events.Outcome.SUCCESS,
+                f"SHA-256 {sha256}, computed while the bytes streamed to disk.",
+                asset=asset,
+            )
+    except IntegrityError:
+        target.unlink(missing_ok=True)
+        folder.rmdir()
+        existing = Asset.objects.get(
+            object=obj, sha256=sha256, role=Asset.Role.ORIGINAL, status__in=_LIVE_STATES
+        )
+        return existing, False
+    if enqueue:
+        from preservation import tasks
+
+        transaction.on_commit(lambda: tasks.ingest.delay(str(asset.id)))
+    return asset, True
+
+
+_LIVE_STATES = [s for s in Asset.State.values if s != Asset.State.DISCARDED]
+
+
+def find_duplicate(obj: HeritageObject, sha256: str) -> Asset | None:
+    return obj.assets.filter(sha256=sha256, role=Asset.Role.ORIGINAL, status__in=_LIVE_STATES).first()
+
+
+def publish(obj: HeritageObject, user=None) -> None:
+    """Make a draft visible according to its access level and embargo."""
+    if obj.status == Status.PUBLISHED:
+        return
+    obj.status = Status.PUBLISHED
+    obj.published_at = timezone.now()
+    obj.save(update_fields=["status", "published_at", "updated"])
+    events.record(
+        events.EventType.PUBLICATION, events.Outcome.SUCCESS, f"Published by {user or 'the system'}.", obj=obj
+    )
+
+
+def discard_quarantined(asset: Asset, reason: str, user) -> None:
+    """Delete a quarantined file deliberately: the row stays as a tombstone with the reason."""
+    if asset.status != Asset.State.QUARANTINED:
+        raise ValueError("only quarantined files can be discarded")
+    if not reason.strip():
+        raise ValueError("a reason is required to delete a quarantined file")
+    if asset.local_path:
+        Path(asset.local_path).unlink(missing_ok=True)
+    asset.status = Asset.State.DISCARDED
+    asset.local_path = ""
+    asset.status_message = f"{asset.status_message}\nDiscarded by {user}: {reason.strip()}"
+    asset.save(update_fields=["status", "local_path", "status_message", "updated"])
+    events.record(
+        events.EventType.DELETION,
+        events.Outcome.SUCCESS,
+        f"Quarantined file {asset.filename!r} deleted by {user}: {reason.strip()}",
+        asset=asset,
+    )

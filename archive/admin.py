@@ -1,0 +1,78 @@
+from django.contrib import admin
+
+from archive.models import Asset, Collection, Community, HeritageObject, Membership, ObjectText, ObjectVersion, Upload
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Community)
+class CommunityAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "slug"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    list_display = ["title", "slug", "community", "default_access_level"]
+    list_filter = ["community", "default_access_level"]
+    prepopulated_fields = {"slug": ["title"]}
+    search_fields = ["title", "slug"]
+
+
+class ObjectTextInline(admin.StackedInline):
+    model = ObjectText
+    extra = 1
+
+
+class AssetInline(admin.TabularInline):
+    model = Asset
+    fk_name = "object"
+    extra = 0
+    can_delete = False
+    fields = ["filename", "role", "status", "size", "sha256", "puid", "version"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(HeritageObject)
+class HeritageObjectAdmin(admin.ModelAdmin):
+    list_display = ["identifier", "title", "collection", "status", "access_level", "threat_level", "created"]
+    list_filter = ["status", "access_level", "threat_type", "threat_level", "collection__community"]
+    search_fields = ["identifier", "texts__title", "culture", "place_name"]
+    readonly_fields = ["identifier", "created", "updated", "published_at"]
+    inlines = [ObjectTextInline, AssetInline]
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin):
+    list_display = ["filename", "object", "role", "status", "size", "puid", "created"]
+    list_filter = ["role", "status", "format_key"]
+    search_fields = ["id", "filename", "sha256", "object__identifier"]
+    readonly_fields = [f.name for f in Asset._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deletion is deliberate: through the quarantine page or a deletion action with a reason
+
+
+@admin.register(ObjectVersion)
+class ObjectVersionAdmin(admin.ModelAdmin):
+    list_display = ["object", "number", "created", "message"]
+    readonly_fields = ["object", "number", "created", "message", "user_name"]
+
+
+@admin.register(Upload)
+class UploadAdmin(admin.ModelAdmin):
+    list_display = ["id", "original_name", "object", "user", "offset", "length", "completed_at"]
+    readonly_fields = [f.name for f in Upload._meta.fields]

@@ -1,0 +1,112 @@
+"""Curator forms: an object's catalogue fields and its texts in any number of languages."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.forms import inlineformset_factory
+from django.utils.translation import gettext_lazy as _
+
+from archive.models import HeritageObject, ObjectText
+from archive.models.vocabularies import RIGHTS_STATEMENTS
+
+LANGUAGE_CODE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class ObjectForm(forms.ModelForm):
+    keywords_text = forms.CharField(
+        label=_("Keywords"), required=False, help_text=_("Separate keywords with commas.")
+    )
+    rights_statement = forms.ChoiceField(
+        choices=[("", "—")] + RIGHTS_STATEMENTS, required=False, label=_("Rights statement")
+    )
+
+    class Meta:
+        model = HeritageObject
+        fields = [
+            "collection",
+            "object_type",
+            "culture",
+            "period_label",
+            "year_start",
+            "year_end",
+            "place_name",
+            "latitude",
+            "longitude",
+            "sensitive_location",
+            "threat_type",
+            "threat_level",
+            "rights_statement",
+            "licence",
+            "access_level",
+            "embargo_until",
+            "provenance",
+        ]
+        widgets = {
+            "embargo_until": forms.DateInput(attrs={"type": "date"}),
+            "provenance": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, collections=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if collections is not None:
+            self.fields["collection"].queryset = collections
+        if self.instance.pk:
+            self.fields["keywords_text"].initial = ", ".join(self.instance.keywords)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("year_start"), data.get("year_end")
+        if start is not None and end is not None and start > end:
+            self.add_error("year_end", _("The end year must not be before the start year."))
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            self.add_error("longitude", _("Give both latitude and longitude, or neither."))
+        return data
+
+    def save(self, commit: bool = True) -> HeritageObject:
+        obj = super().save(commit=False)
+        obj.keywords = [k.strip() for k in self.cleaned_data.get("keywords_text", "").split(",") if k.strip()]
+        if commit:
+            obj.save()
+        return obj
+
+
+class ObjectTextForm(forms.ModelForm):
+    class Meta:
+        model = ObjectText
+        fields = ["language", "title", "description", "is_original"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+    def clean_language(self) -> str:
+        code = self.cleaned_data["language"].strip()
+        if not LANGUAGE_CODE_RE.match(code):
+            raise forms.ValidationError(_("Use a language code such as en, fr, ar or fr-CA."))
+        return code
+
+
+class BaseTextFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        live = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if not live:
+            raise forms.ValidationError(_("Give a title in at least one language."))
+        languages = [f.cleaned_data["language"] for f in live]
+        if len(languages) != len(set(languages)):
+            raise forms.ValidationError(_("Each language may appear only once."))
+        originals = [f for f in live if f.cleaned_data.get("is_original")]
+        if len(originals) > 1:
+            raise forms.ValidationError(_("Mark only one text as the original."))
+        if not originals:
+            live[0].instance.is_original = True
+
+
+TextFormSet = inlineformset_factory(
+    HeritageObject, ObjectText, form=ObjectTextForm, formset=BaseTextFormSet, extra=2, can_delete=True
+)
+
+
+class DiscardForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why delete this file?"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )

@@ -1,0 +1,251 @@
+"""The objects we keep and their files."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import IntegrityError, models, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from archive.identifiers import new_identifier
+
+from .collection import Collection
+from .vocabularies import RTL_LANGUAGES, AccessLevel, Status, ThreatLevel, ThreatType
+
+
+class HeritageObject(models.Model):
+    """One catalogued object, with a stable short identifier that is never reused."""
+
+    identifier = models.CharField(max_length=10, unique=True, editable=False)
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="objects")
+    object_type = models.CharField(_("object type"), max_length=100, blank=True)
+    culture = models.CharField(max_length=200, blank=True)
+    period_label = models.CharField(_("period"), max_length=200, blank=True)
+    year_start = models.IntegerField(null=True, blank=True, help_text=_("Negative for BCE."))
+    year_end = models.IntegerField(null=True, blank=True, help_text=_("Negative for BCE."))
+    place_name = models.CharField(max_length=300, blank=True)
+    latitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
+    )
+    longitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+    sensitive_location = models.BooleanField(
+        default=False, help_text=_("Exact coordinates are shown only to the community's curators and staff.")
+    )
+    threat_type = models.CharField(max_length=16, choices=ThreatType.choices, default=ThreatType.NONE)
+    threat_level = models.PositiveSmallIntegerField(choices=ThreatLevel.choices, default=ThreatLevel.NONE)
+    rights_statement = models.URLField(blank=True)
+    licence = models.CharField(max_length=100, blank=True)
+    access_level = models.CharField(max_length=16, choices=AccessLevel.choices, default=AccessLevel.PUBLIC)
+    embargo_until = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    keywords = models.JSONField(default=list, blank=True)
+    provenance = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["status", "access_level"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(year_start__isnull=True)
+                | models.Q(year_end__isnull=True)
+                | models.Q(year_start__lte=models.F("year_end")),
+                name="year_range_in_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.identifier} {self.title}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.identifier:
+            super().save(*args, **kwargs)
+            return
+        for _attempt in range(10):
+            self.identifier = new_identifier()
+            try:
+                with transaction.atomic():
+                    super().save(*args, **kwargs)
+                return
+            except IntegrityError:
+                if not type(self).objects.filter(identifier=self.identifier).exists():
+                    raise
+        raise IntegrityError("could not find a free identifier after 10 attempts")
+
+    # --- identity -------------------------------------------------------------------------------
+    @property
+    def ocfl_id(self) -> str:
+        return f"{settings.ARCHIVE_OCFL_ID_PREFIX}{self.identifier}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("portal:object", args=[self.identifier])
+
+    @property
+    def citation_url(self) -> str:
+        return settings.SITE_URL + self.get_absolute_url()
+
+    # --- texts ----------------------------------------------------------------------------------
+    def text(self, language: str | None = None) -> ObjectText | None:
+        """The text in the wanted language, else English, French, the original, any."""
+        texts = {t.language: t for t in self.texts.all()}
+        if not texts:
+            return None
+        wanted = (language or get_language() or "en").split("-")[0]
+        for code in (wanted, "en", "fr"):
+            if code in texts:
+                return texts[code]
+        originals = [t for t in texts.values() if t.is_original]
+        return originals[0] if originals else next(iter(texts.values()))
+
+    @property
+    def title(self) -> str:
+        text = self.text()
+        return text.title if text else self.identifier
+
+    @property
+    def description(self) -> str:
+        text = self.text()
+        return text.description if text else ""
+
+    # --- state ----------------------------------------------------------------------------------
+    @property
+    def is_embargoed(self) -> bool:
+        return bool(self.embargo_until and self.embargo_until > timezone.localdate())
+
+    def originals(self) -> models.QuerySet[Asset]:
+        return self.assets.filter(role=Asset.Role.ORIGINAL)
+
+    def thumbnail(self) -> Asset | None:
+        return (
+            self.assets.filter(role=Asset.Role.THUMBNAIL, status=Asset.State.READY)
+            .order_by("created")
+            .first()
+        )
+
+
+class ObjectText(models.Model):
+    """Title and description in one language (BCP 47 code). A language is a row, not a column."""
+
+    object = models.ForeignKey(HeritageObject, on_delete=models.CASCADE, related_name="texts")
+    language = models.CharField(max_length=16)
+    title = models.CharField(max_length=500)
+    description = models.TextField(blank=True)
+    is_original = models.BooleanField(default=False, help_text=_("The language the record was written in."))
+
+    class Meta:
+        ordering = ["-is_original", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["object", "language"], name="one_text_per_language"),
+            models.UniqueConstraint(
+                fields=["object"], condition=models.Q(is_original=True), name="one_original_text"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.language}] {self.title}"
+
+    @property
+    def direction(self) -> str:
+        return "rtl" if self.language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
+class ObjectVersion(models.Model):
+    """One OCFL version of an object: the files added together. Every store replays the same versions."""
+
+    object = models.ForeignKey(HeritageObject, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    created = models.DateTimeField(default=timezone.now)
+    message = models.CharField(max_length=500)
+    user_name = models.CharField(max_length=200, default="Heritage Archive")
+
+    class Meta:
+        ordering = ["object", "number"]
+        constraints = [models.UniqueConstraint(fields=["object", "number"], name="one_version_number")]
+
+    def __str__(self) -> str:
+        return f"{self.object.identifier} v{self.number}"
+
+
+class Asset(models.Model):
+    """One file of an object: an original as received, or a file derived from it."""
+
+    class Role(models.TextChoices):
+        ORIGINAL = "original", _("Original")
+        MASTER = "master", _("Preservation master")
+        ACCESS = "access", _("Access copy")
+        THUMBNAIL = "thumbnail", _("Thumbnail")
+
+    class State(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSING = "processing", _("Processing")
+        READY = "ready", _("Processed")
+        QUARANTINED = "quarantined", _("Quarantined")
+        DISCARDED = "discarded", _("Discarded from quarantine")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    object = models.ForeignKey(HeritageObject, on_delete=models.PROTECT, related_name="assets")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ORIGINAL)
+    derived_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="derivatives"
+    )
+    original_name = models.CharField(max_length=1024, help_text=_("The name as the uploader sent it."))
+    filename = models.CharField(max_length=200, help_text=_("Sanitized name used in stores and URLs."))
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    puid = models.CharField(max_length=32, blank=True)
+    format_name = models.CharField(max_length=200, blank=True)
+    mime = models.CharField(max_length=100, blank=True)
+    format_key = models.CharField(max_length=32, blank=True)
+    technical = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
+    status_message = models.TextField(blank=True)
+    local_path = models.CharField(
+        max_length=500, blank=True, help_text=_("Working copy under MEDIA_ROOT (staging or quarantine).")
+    )
+    version = models.ForeignKey(
+        ObjectVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="assets"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created"]
+        constraints = [
+            # The same bytes uploaded twice to one object make one asset, however the uploads race.
+            models.UniqueConstraint(
+                fields=["object", "sha256"],
+                condition=models.Q(role="original") & ~models.Q(status="discarded"),
+                name="one_original_per_digest",
+            ),
+            models.UniqueConstraint(
+                fields=["derived_from", "role"],
+                condition=models.Q(derived_from__isnull=False),
+                name="one_derivative_per_role",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "updated"])]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_role_display()})"
+
+    @property
+    def is_original(self) -> bool:
+        return self.role == self.Role.ORIGINAL
+
+    def get_download_url(self) -> str:
+        return reverse("portal:file", args=[self.id, self.filename])

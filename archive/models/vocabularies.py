@@ -1,0 +1,54 @@
+"""Controlled vocabularies of the catalogue. Values are stored; labels are translated for display."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AccessLevel(models.TextChoices):
+    PUBLIC = "public", _("Public")
+    COMMUNITY = "community", _("Community members")
+    RESTRICTED = "restricted", _("Restricted (community curators)")
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ThreatType(models.TextChoices):
+    NONE = "none", _("No known threat")
+    CONFLICT = "conflict", _("Armed conflict")
+    LOOTING = "looting", _("Looting and illicit trade")
+    CLIMATE = "climate", _("Climate change")
+    DISASTER = "disaster", _("Natural disaster")
+    NEGLECT = "neglect", _("Neglect and decay")
+    DEVELOPMENT = "development", _("Development pressure")
+
+
+class ThreatLevel(models.IntegerChoices):
+    NONE = 0, _("None")
+    LOW = 1, _("Low")
+    MODERATE = 2, _("Moderate")
+    HIGH = 3, _("High")
+    CRITICAL = 4, _("Critical")
+
+
+class Role(models.TextChoices):
+    MEMBER = "member", _("Member")
+    CURATOR = "curator", _("Curator")
+
+
+# Languages written right to left: pages set dir="rtl" on texts in these languages.
+RTL_LANGUAGES = {"ar", "fa", "he", "ur", "ps", "ku", "dv", "yi", "syr", "ug"}
+
+RIGHTS_STATEMENTS = [
+    ("http://rightsstatements.org/vocab/InC/1.0/", "In Copyright"),
+    ("http://rightsstatements.org/vocab/InC-EDU/1.0/", "In Copyright - Educational Use Permitted"),
+    ("http://rightsstatements.org/vocab/InC-NC/1.0/", "In Copyright - Non-Commercial Use Permitted"),
+    ("http://rightsstatements.org/vocab/NoC-US/1.0/", "No Copyright - United States"),
+    ("http://rightsstatements.org/vocab/NoC-OKLR/1.0/", "No Copyright - Other Known Legal Restrictions"),
+    ("http://rightsstatements.org/vocab/CNE/1.0/", "Copyright Not Evaluated"),
+    ("http://rightsstatements.org/vocab/UND/1.0/", "Copyright Undetermined"),
+    ("http://rightsstatements.org/vocab/NKC/1.0/", "No Known Copyright"),
+]

@@ -1,0 +1,68 @@
+"""The read-only site. Every object and file comes through archive.access."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from archive.access import (
+    can_curate,
+    get_asset_for_viewer,
+    get_object_for_viewer,
+    public_coordinates,
+    visible_assets,
+    visible_to,
+)
+from archive.models import Asset
+from preservation.replication import asset_source
+from preservation.stores.base import StoreError
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    objects = visible_to(request.user).prefetch_related("texts").order_by("-created")
+    page = Paginator(objects, 24).get_page(request.GET.get("page"))
+    return render(request, "portal/home.html", {"page": page})
+
+
+@require_safe
+def object_detail(request: HttpRequest, identifier: str) -> HttpResponse:
+    obj = get_object_for_viewer(request.user, identifier)
+    curator = can_curate(request.user, obj)
+    files = visible_assets(request.user, obj).order_by("created")
+    access_copies = [a for a in files if a.role == Asset.Role.ACCESS]
+    context = {
+        "obj": obj,
+        "texts": obj.texts.all(),
+        "curator": curator,
+        "access_copies": access_copies,
+        "coordinates": public_coordinates(request.user, obj),
+        "files": files if curator else [],
+    }
+    return render(request, "portal/object.html", context)
+
+
+@require_safe
+def file_download(request: HttpRequest, asset_id, filename: str) -> FileResponse:
+    """Serve one file after the access check; never from a guessable public path."""
+    asset = get_asset_for_viewer(request.user, asset_id)
+    if filename != asset.filename:
+        raise Http404("No such file")
+    try:
+        handle = asset_source(asset)
+    except StoreError as error:
+        return HttpResponse(
+            f"This file is safe in the archive but no copy is reachable right now ({error}). Try again later.",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+    inline = asset.role in (Asset.Role.ACCESS, Asset.Role.THUMBNAIL)
+    response = FileResponse(
+        handle, as_attachment=not inline, filename=asset.filename, content_type=asset.mime or None
+    )
+    response["Content-Length"] = str(asset.size)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600" if inline else "private, no-store"
+    return response

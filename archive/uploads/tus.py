@@ -1,0 +1,237 @@
+"""The server side of the tus 1.0.0 resumable upload protocol (core, creation, termination).
+
+Bytes stream from the request to a staging file in 1 MiB chunks, hashed as they pass; the offset and
+the SHA-256 state are checkpointed together every few MiB, so a dropped connection resumes at the
+last checkpoint and nothing is read twice. A finished upload becomes an Asset exactly once.
+Reference: https://tus.io/protocols/resumable-upload
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from archive import actions
+from archive.access import can_curate, visible_to
+from archive.identifiers import normalize_identifier
+from archive.models import Upload
+from archive.uploads.digest import ResumableSha256
+from preservation.staging import free_bytes, staging_root, upload_part_path
+
+log = logging.getLogger(__name__)
+TUS_VERSION = "1.0.0"
+CHUNK = 1024 * 1024
+CHECKPOINT_EVERY = 16 * CHUNK
+LOCK_SECONDS = 120
+
+
+def _response(status: int, message: str = "", **headers: str) -> HttpResponse:
+    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    response["Tus-Resumable"] = TUS_VERSION
+    response["Cache-Control"] = "no-store"
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def parse_metadata(header: str) -> dict[str, str]:
+    """Decode ``Upload-Metadata``: comma-separated ``key base64value`` pairs."""
+    metadata = {}
+    for pair in filter(None, (p.strip() for p in header.split(","))):
+        key, _, value = pair.partition(" ")
+        try:
+            metadata[key] = base64.b64decode(value, validate=True).decode("utf-8") if value else ""
+        except (binascii.Error, UnicodeDecodeError) as error:
+            raise ValueError(f"Upload-Metadata value of {key!r} is not base64 UTF-8") from error
+    return metadata
+
+
+def _reserve_bytes() -> int:
+    return int(getattr(settings, "ARCHIVE_STAGING_RESERVE_BYTES", 1024**3))
+
+
+@csrf_exempt
+def tus_collection(request: HttpRequest) -> HttpResponse:
+    """OPTIONS (capabilities) and POST (create an upload) on /uploads/."""
+    if request.method == "OPTIONS":
+        return _response(
+            204,
+            Tus_Version=TUS_VERSION,
+            Tus_Extension="creation,termination",
+            Tus_Max_Size=str(settings.ARCHIVE_MAX_UPLOAD_BYTES),
+        )
+    if request.method != "POST":
+        return _response(405, "Use POST to create an upload.")
+    rejected = _check_csrf(request)
+    if rejected:
+        return rejected
+    if not request.user.is_authenticated:
+        return _response(401, "Log in to upload.")
+    try:
+        length = int(request.headers.get("Upload-Length", ""))
+        metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
+    except ValueError as error:
+        return _response(400, f"Bad upload request: {error}")
+    if length < 0:
+        return _response(400, "Upload-Length must not be negative.")
+    if length > settings.ARCHIVE_MAX_UPLOAD_BYTES:
+        return _response(
+            413, f"The file is {length} bytes; the limit is {settings.ARCHIVE_MAX_UPLOAD_BYTES} bytes."
+        )
+    free = free_bytes(staging_root())
+    if length + _reserve_bytes() > free:
+        return _response(
+            507,
+            f"Not enough space to receive this file ({length} bytes; {free} free on the staging disk). "
+            "Nothing was accepted; try again later or tell an administrator.",
+        )
+    identifier = normalize_identifier(metadata.get("object", ""))
+    obj = visible_to(request.user).filter(identifier=identifier).first() if identifier else None
+    if obj is None or not can_curate(request.user, obj):
+        return _response(403, "You may not add files to that object.")
+    filename = metadata.get("filename") or metadata.get("name") or "unnamed"
+    upload = Upload.objects.create(object=obj, user=request.user, original_name=filename[:1024], length=length)
+    part = upload_part_path(upload.id)
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.touch()
+    upload.staged_path = str(part)
+    upload.save(update_fields=["staged_path"])
+    location = request.build_absolute_uri(reverse("uploads:tus-upload", args=[upload.id]))
+    if length == 0:
+        _finish(upload, ResumableSha256())
+    return _response(201, Location=location, Upload_Offset="0")
+
+
+def _check_csrf(request: HttpRequest) -> HttpResponse | None:
+    """Session-authenticated writes need the CSRF token (sent by the browser client as a header)."""
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    reason = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+    if reason is not None:
+        return _response(403, "CSRF check failed: reload the page and try again.")
+    return None
+
+
+@csrf_exempt
+def tus_upload(request: HttpRequest, upload_id) -> HttpResponse:
+    """HEAD (where are we), PATCH (append bytes), DELETE (abandon) on /uploads/<id>."""
+    if request.method == "OPTIONS":
+        return _response(204, Tus_Version=TUS_VERSION, Tus_Extension="creation,termination")
+    if not request.user.is_authenticated:
+        return _response(401, "Log in to upload.")
+    upload = Upload.objects.filter(pk=upload_id, user=request.user).select_related("object").first()
+    if upload is None:
+        return _response(404, "No such upload.")
+    if request.method == "HEAD":
+        return _response(200, Upload_Offset=str(upload.offset), Upload_Length=str(upload.length))
+    rejected = _check_csrf(request)
+    if rejected:
+        return rejected
+    if request.method == "DELETE":
+        if upload.is_complete:
+            return _response(409, "This upload is complete; delete the file from the object instead.")
+        upload_part_path(upload.id).unlink(missing_ok=True)
+        upload.delete()
+        return _response(204)
+    if request.method != "PATCH":
+        return _response(405, "Use HEAD, PATCH or DELETE.")
+    return _patch(request, upload)
+
+
+def _patch(request: HttpRequest, upload: Upload) -> HttpResponse:
+    if request.content_type != "application/offset+octet-stream":
+        return _response(415, "PATCH needs Content-Type: application/offset+octet-stream.")
+    try:
+        client_offset = int(request.headers.get("Upload-Offset", ""))
+    except ValueError:
+        return _response(400, "Upload-Offset is missing or not a number.")
+    if upload.is_complete:
+        return _response(204, Upload_Offset=str(upload.offset))
+    if client_offset != upload.offset:
+        return _response(409, f"Upload-Offset {client_offset} does not match the server's {upload.offset}.")
+    now = timezone.now()
+    claimed = (
+        Upload.objects.filter(pk=upload.pk, offset=client_offset)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .update(locked_until=now + timedelta(seconds=LOCK_SECONDS))
+    )
+    if not claimed:
+        return _response(423, "Another request is writing this upload; retry shortly.")
+    try:
+        return _append(request, upload)
+    finally:
+        Upload.objects.filter(pk=upload.pk).update(locked_until=None)
+
+
+def _append(request: HttpRequest, upload: Upload) -> HttpResponse:
+    part = upload_part_path(upload.id)
+    digest = ResumableSha256.from_state(upload.digest_state, prefix=part, length=upload.offset)
+    declared = request.headers.get("Content-Length")
+    remaining = int(declared) if declared and declared.isdigit() else None
+    if remaining is not None and upload.offset + remaining > upload.length:
+        return _response(413, "The request carries more bytes than the upload's declared length.")
+    offset = upload.offset
+    unsaved = 0
+    with open(part, "r+b") as handle:
+        handle.truncate(offset)  # bytes past the last checkpoint came from an interrupted request
+        handle.seek(offset)
+        try:
+            while remaining is None or remaining > 0:
+                want = CHUNK if remaining is None else min(CHUNK, remaining)
+                chunk = request.read(want)
+                if not chunk:
+                    break
+                if offset + len(chunk) > upload.length:
+                    return _response(413, "More bytes than the upload's declared length.")
+                handle.write(chunk)
+                digest.update(chunk)
+                offset += len(chunk)
+                unsaved += len(chunk)
+                if remaining is not None:
+                    remaining -= len(chunk)
+                if unsaved >= CHECKPOINT_EVERY:
+                    _checkpoint(handle, upload, offset, digest)
+                    unsaved = 0
+        except OSError as error:  # the client went away mid-request: keep what arrived
+            log.info("upload %s interrupted at %s bytes: %s", upload.id, offset, error)
+        _checkpoint(handle, upload, offset, digest)
+    if upload.offset == upload.length:
+        _finish(upload, digest)
+    return _response(204, Upload_Offset=str(upload.offset))
+
+
+def _checkpoint(handle, upload: Upload, offset: int, digest: ResumableSha256) -> None:
+    """Make the bytes durable, then record offset and digest state together."""
+    handle.flush()
+    os.fsync(handle.fileno())
+    upload.offset = offset
+    upload.digest_state = digest.state()
+    Upload.objects.filter(pk=upload.pk).update(offset=offset, digest_state=upload.digest_state)
+
+
+def _finish(upload: Upload, digest: ResumableSha256) -> None:
+    """Hand the complete file to the catalogue, exactly once."""
+    claimed = Upload.objects.filter(pk=upload.pk, completed_at__isnull=True).update(completed_at=timezone.now())
+    if not claimed:
+        return
+    sha256 = digest.hexdigest()
+    asset, created = actions.receive_file(
+        upload.object,
+        upload_part_path(upload.id),
+        upload.original_name,
+        sha256,
+        upload.length,
+        user=upload.user,
+        via="tus upload",
+    )
+    Upload.objects.filter(pk=upload.pk).update(sha256=sha256, asset=asset, duplicate=not created)

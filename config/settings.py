@@ -1,0 +1,189 @@
+"""One env-driven settings module. With no environment at all it runs the embedded default:
+SQLite, two local OCFL stores under media/, a Celery worker on a filesystem broker (no servers)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    """A setting from the environment, or from the file named by NAME_FILE (for secrets)."""
+    file_path = os.environ.get(f"{name}_FILE")
+    if file_path:
+        return Path(file_path).read_text().strip()
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return env(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    return int(env(name, str(default)))
+
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+SECRET_KEY = env("DJANGO_SECRET_KEY", "embedded-default-not-secret-change-me-in-production-0123456789")
+ALLOWED_HOSTS = [h for h in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in env("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+SITE_URL = env("ARCHIVE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "archive",
+    "preservation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# --- Where files live -------------------------------------------------------------------------
+MEDIA_ROOT = Path(env("ARCHIVE_MEDIA_ROOT", str(BASE_DIR / "media")))
+STAGING_ROOT = Path(env("ARCHIVE_STAGING_ROOT", str(MEDIA_ROOT / "staging")))
+QUARANTINE_ROOT = Path(env("ARCHIVE_QUARANTINE_ROOT", str(MEDIA_ROOT / "quarantine")))
+
+# --- Database ---------------------------------------------------------------------------------
+_sqlite_default = f"sqlite:///{MEDIA_ROOT / 'archive.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL", _sqlite_default), conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A worker and the web server write concurrently: WAL and immediate transactions avoid
+    # "database is locked" under that load.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "curation:dashboard"
+LOGOUT_REDIRECT_URL = "portal:home"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Uploads come through the tus endpoint, streamed to disk; ordinary forms stay small.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Celery -----------------------------------------------------------------------------------
+_broker_dir = MEDIA_ROOT / "broker"
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for sub in ("out", "processed"):
+        (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "out"),
+        "data_folder_out": str(_broker_dir / "out"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+elif CELERY_BROKER_URL.startswith("redis"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "ingest"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "sweep-under-replicated": {
+        "task": "preservation.sweep",
+        "schedule": float(env("ARCHIVE_SWEEP_INTERVAL", "60")),
+    },
+}
+
+# --- Preservation -----------------------------------------------------------------------------
+ARCHIVE_MAX_IMAGE_PIXELS = env_int("ARCHIVE_MAX_IMAGE_PIXELS", 200_000_000)
+ARCHIVE_MAX_UPLOAD_BYTES = env_int("ARCHIVE_MAX_UPLOAD_BYTES", 20 * 1024**3)
+ARCHIVE_MIN_COPIES = env_int("ARCHIVE_MIN_COPIES", 2)
+ARCHIVE_ACCESS_MAX_PX = env_int("ARCHIVE_ACCESS_MAX_PX", 2048)
+ARCHIVE_THUMBNAIL_MAX_PX = env_int("ARCHIVE_THUMBNAIL_MAX_PX", 256)
+ARCHIVE_OCFL_ID_PREFIX = env("ARCHIVE_OCFL_ID_PREFIX", "urn:heritage-archive:")
+# Retries of a task that meets an unreachable store; the sweeper takes over after them.
+ARCHIVE_TASK_MAX_RETRIES = env_int("ARCHIVE_TASK_MAX_RETRIES", 6)
+ARCHIVE_TASK_RETRY_BACKOFF_MAX = env_int("ARCHIVE_TASK_RETRY_BACKOFF_MAX", 600)
+# Work left in a non-final state longer than this is re-queued by the sweeper.
+ARCHIVE_STUCK_AFTER_SECONDS = env_int("ARCHIVE_STUCK_AFTER_SECONDS", 900)
+
+_ALL_LEVELS = ["public", "community", "restricted"]
+
+
+def _default_stores() -> list[dict]:
+    return [
+        {
+            "name": name,
+            "backend": "preservation.stores.local.LocalStore",
+            "options": {"root": str(MEDIA_ROOT / "stores" / name)},
+            "jurisdiction": "local",
+            "access_levels": _ALL_LEVELS,
+        }
+        for name in ("local-a", "local-b")
+    ]
+
+
+# ARCHIVE_STORES: a JSON list of {"name", "backend", "options", "jurisdiction", "access_levels"};
+# ARCHIVE_STORES_FILE names a file holding the same JSON (keeps S3 secrets out of the environment).
+ARCHIVE_STORES = json.loads(env("ARCHIVE_STORES")) if env("ARCHIVE_STORES") else _default_stores()
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
+}

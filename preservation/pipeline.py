@@ -1,0 +1,231 @@
+"""identify -> validate/normalize -> package -> replicate, as plain functions on catalogue rows.
+
+Tasks call these one step at a time; ``manage.py ingest`` calls ``run_in_process`` to do all of them
+in its own process. Each step is idempotent: running it twice (a redelivered task, a sweeper retry)
+leaves the same state as running it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from archive.filenames import hostile_filename_reason, sanitize_filename
+from archive.models import Asset, HeritageObject, ObjectVersion
+from preservation import events, formats
+from preservation.hashing import sha256_file
+from preservation.models import ProcessingJob
+from preservation.processors.base import Limits, ProcessingError
+from preservation.processors.registry import get_processor
+from preservation.staging import asset_dir, quarantine_path
+from preservation.stores.base import StoreError
+
+log = logging.getLogger(__name__)
+
+
+def limits() -> Limits:
+    return Limits(max_pixels=settings.ARCHIVE_MAX_IMAGE_PIXELS, max_bytes=settings.ARCHIVE_MAX_UPLOAD_BYTES)
+
+
+def _job(asset: Asset) -> ProcessingJob:
+    job, _ = ProcessingJob.objects.get_or_create(asset=asset, defaults={"object": asset.object})
+    return job
+
+
+def quarantine(asset: Asset, reason: str) -> None:
+    """Move a rejected original out of staging into quarantine. It never reaches a store."""
+    target = quarantine_path(asset.id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = Path(asset.local_path) if asset.local_path else None
+    if source and source.exists():
+        shutil.move(str(source), target)
+        shutil.rmtree(source.parent, ignore_errors=True)
+    message = f"{asset.original_name[:200]}: {reason}. The file is kept in quarantine, not in the archive."
+    asset.status = Asset.State.QUARANTINED
+    asset.status_message = message
+    asset.local_path = str(target) if target.exists() else ""
+    asset.save(update_fields=["status", "status_message", "local_path", "updated"])
+    events.record(events.EventType.QUARANTINE, events.Outcome.FAILURE, message, asset=asset)
+    _job(asset).advance("quarantined", 100, ProcessingJob.State.FAILED, message)
+
+
+def ingest_asset(asset: Asset) -> bool:
+    """Check the name, identify the format by signature. Returns False when the file was quarantined."""
+    if asset.status != Asset.State.RECEIVED:
+        return asset.status in (Asset.State.PROCESSING, Asset.State.READY)
+    job = _job(asset)
+    job.advance("identifying", 10)
+    path = Path(asset.local_path)
+    if not path.is_file():
+        raise ProcessingError(f"the staged file of {asset.filename} is missing", permanent=False)
+    hostile = hostile_filename_reason(asset.original_name)
+    if hostile:
+        quarantine(asset, f"refused because {hostile}")
+        return False
+    if asset.size == 0:
+        quarantine(asset, "the file is empty (0 bytes)")
+        return False
+    ident = formats.identify(path, asset.original_name)
+    asset.puid = ident.puid or ""
+    asset.format_name = ident.format_name or ""
+    asset.mime = ident.mime or ""
+    asset.format_key = ident.format_key or ""
+    asset.save(update_fields=["puid", "format_name", "mime", "format_key", "updated"])
+    if ident.by_signature:
+        detail = f"Identified by signature as {ident.format_name} ({ident.puid}), MIME {ident.mime}."
+        outcome = events.Outcome.SUCCESS
+    else:
+        detail = f"No signature match (MIME by libmagic: {ident.mime or 'unknown'}); format unidentified."
+        outcome = events.Outcome.WARNING
+    events.record(events.EventType.FORMAT_IDENTIFICATION, outcome, detail, agent=ident.agent, asset=asset)
+    if ident.extension_mismatch:
+        quarantine(asset, ident.extension_mismatch)
+        return False
+    asset.status = Asset.State.PROCESSING
+    asset.save(update_fields=["status", "updated"])
+    job.advance("identified", 25)
+    return True
+
+
+def process_asset(asset: Asset) -> bool:
+    """Validate, make the preservation master and access copies, verify them. Returns True when ready.
+
+    A permanent ProcessingError quarantines the original; a transient one propagates (retry).
+    """
+    if asset.status == Asset.State.READY:
+        return True
+    if asset.status != Asset.State.PROCESSING:
+        return False
+    job = _job(asset)
+    if not asset.format_key:
+        with transaction.atomic():
+            asset.status = Asset.State.READY
+            asset.status_message = "Kept as received: no normalization policy for this format."
+            asset.save(update_fields=["status", "status_message", "updated"])
+            events.record(
+                events.EventType.NORMALIZATION,
+                events.Outcome.WARNING,
+                f"No normalization policy for {asset.puid or 'an unidentified format'} "
+                f"({asset.mime or 'unknown MIME'}); the original is preserved bit for bit, without derivatives.",
+                asset=asset,
+            )
+        job.advance("processed", 60)
+        return True
+    job.advance("normalizing", 40)
+    source = Path(asset.local_path)
+    workdir = source.parent / "work"
+    shutil.rmtree(workdir, ignore_errors=True)  # a crashed earlier run may have left partial files
+    workdir.mkdir(parents=True)
+    processor = get_processor(asset.format_key)
+    try:
+        result = processor.process(source, workdir, limits())
+    except ProcessingError as error:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if error.permanent:
+            events.record(events.EventType.VALIDATION, events.Outcome.FAILURE, error.message, asset=asset)
+            quarantine(asset, error.message)
+            return False
+        raise
+    derived_dir = source.parent / "derived"
+    derived_dir.mkdir(exist_ok=True)
+    created = []
+    for derivative in result.derivatives:
+        target = derived_dir / f"{derivative.role}-{sanitize_filename(derivative.filename)}"
+        shutil.move(str(derivative.path), target)
+        digest, size = sha256_file(target)
+        created.append((derivative, target, digest, size))
+    shutil.rmtree(workdir, ignore_errors=True)
+    with transaction.atomic():
+        for derivative, target, digest, size in created:
+            Asset.objects.update_or_create(
+                derived_from=asset,
+                role=derivative.role,
+                defaults={
+                    "object": asset.object,
+                    "original_name": derivative.filename,
+                    "filename": sanitize_filename(derivative.filename),
+                    "size": size,
+                    "sha256": digest,
+                    "puid": derivative.puid,
+                    "mime": derivative.mime,
+                    "format_key": asset.format_key,
+                    "technical": derivative.technical,
+                    "status": Asset.State.READY,
+                    "local_path": str(target),
+                    "uploaded_by": None,
+                },
+            )
+        for record in result.events:
+            events.record(record.event_type, record.outcome, record.detail, agent=record.agent, asset=asset)
+        asset.technical = result.technical
+        asset.status = Asset.State.READY
+        asset.status_message = ""
+        asset.save(update_fields=["technical", "status", "status_message", "updated"])
+    job.advance("processed", 60)
+    return True
+
+
+def package_object(obj: HeritageObject) -> ObjectVersion | None:
+    """Gather every processed file not yet in a version into the next OCFL version (None if none)."""
+    with transaction.atomic():
+        locked = HeritageObject.objects.select_for_update().get(pk=obj.pk)
+        pending = Asset.objects.filter(object=locked, version__isnull=True, status=Asset.State.READY)
+        if not pending.exists():
+            return None
+        number = (locked.versions.aggregate(m=Max("number"))["m"] or 0) + 1
+        originals = list(pending.filter(role=Asset.Role.ORIGINAL).values_list("filename", flat=True))
+        names = ", ".join(originals[:5]) + (" ..." if len(originals) > 5 else "")
+        version = ObjectVersion.objects.create(
+            object=locked, number=number, message=f"Add {len(originals)} file(s): {names}"[:500]
+        )
+        pending.update(version=version)
+    for job in ProcessingJob.objects.filter(object=obj, asset__version=version):
+        job.advance("replicating", 70)
+    return version
+
+
+def finish_jobs(obj: HeritageObject) -> None:
+    """Mark ingest jobs done once their original has its minimum of verified copies."""
+    from preservation.replication import verified_copies
+
+    for job in ProcessingJob.objects.filter(object=obj, state=ProcessingJob.State.RUNNING).select_related(
+        "asset"
+    ):
+        asset = job.asset
+        if asset is None or asset.version_id is None:
+            continue
+        copies = verified_copies(asset)
+        if copies >= settings.ARCHIVE_MIN_COPIES:
+            job.advance("preserved", 100, ProcessingJob.State.DONE, f"{copies} verified copies")
+
+
+def run_in_process(asset: Asset) -> Asset:
+    """The whole pipeline for one original in this process (bulk ingest without workers).
+
+    Stores that are down are skipped: the object stays under-replicated until the sweeper heals it.
+    """
+    from preservation.replication import replicate_object, store_names_for
+
+    if ingest_asset(asset):
+        asset.refresh_from_db()
+        process_asset(asset)
+    asset.refresh_from_db()
+    obj = asset.object
+    package_object(obj)
+    for name in store_names_for(obj):
+        try:
+            replicate_object(obj, name)
+        except StoreError as error:
+            log.warning("store %s: %s (the sweeper will finish this copy)", name, error)
+    finish_jobs(obj)
+    asset.refresh_from_db()
+    return asset
+
+
+def asset_dir_for(original_id) -> Path:
+    return asset_dir(original_id)

@@ -1,0 +1,242 @@
+"""Getting every object's OCFL versions onto every store allowed to hold it, verified.
+
+The catalogue defines the versions (ObjectVersion rows); each store replays them in order, so all
+stores end with identical OCFL objects. A store that is down only delays its own copy: the object
+stays under-replicated until the sweeper brings the store up to date.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from archive.models import Asset, HeritageObject, ObjectVersion
+from preservation import events
+from preservation.models import Replica, Store, StoreObject
+from preservation.packaging import ocfl
+from preservation.staging import remove_tree
+from preservation.stores.base import KeyNotFound, ReplicaStore, StoreError, StoreUnavailable
+from preservation.stores.registry import all_stores, get_store, store_config, stores_for_access_level
+
+log = logging.getLogger(__name__)
+LEASE_SECONDS = 600
+
+
+class StoreBusy(StoreError):
+    """Another worker holds this object's lease on this store; try again shortly."""
+
+
+def ensure_store_rows() -> dict[str, Store]:
+    """Store rows mirror settings.ARCHIVE_STORES (rows of removed stores stay, marked inactive)."""
+    rows = {}
+    for store in all_stores():
+        config = store_config(store.name)
+        options = config.get("options", {})
+        location = options.get("root") or f"{options.get('endpoint_url', '')}/{options.get('bucket', '')}"
+        row, _ = Store.objects.update_or_create(
+            name=store.name,
+            defaults={
+                "kind": config["backend"].rsplit(".", 1)[-1],
+                "location": location,
+                "jurisdiction": config.get("jurisdiction", ""),
+                "access_levels": list(config.get("access_levels", [])),
+                "active": True,
+            },
+        )
+        rows[store.name] = row
+    Store.objects.exclude(name__in=rows).update(active=False)
+    return rows
+
+
+def store_names_for(obj: HeritageObject) -> list[str]:
+    """The stores allowed to hold this object, by its access level."""
+    return [store.name for store in stores_for_access_level(obj.access_level)]
+
+
+def ocfl_versions(obj: HeritageObject) -> list[ocfl.Version]:
+    """The object's OCFL history as the catalogue defines it (same on every store)."""
+    versions = []
+    for version in obj.versions.order_by("number"):
+        files = [
+            ocfl.VersionFile(
+                logical_path=f"{asset.id}/{asset.filename}",
+                content_path=ocfl.content_path(version.number, str(asset.id), asset.filename),
+                sha256=asset.sha256,
+                size=asset.size,
+            )
+            for asset in version.assets.order_by("created", "id")
+        ]
+        versions.append(
+            ocfl.Version(
+                number=version.number,
+                created=version.created,
+                message=version.message,
+                user_name=version.user_name,
+                user_address=f"{settings.SITE_URL}/",
+                files=files,
+            )
+        )
+    return versions
+
+
+def replica_key(obj: HeritageObject, content_path: str) -> str:
+    return f"{ocfl.object_root(obj.ocfl_id)}/{content_path}"
+
+
+def asset_source(asset: Asset, exclude_store: str | None = None) -> BinaryIO:
+    """Readable bytes of an asset: the local working copy if still there, else a verified replica."""
+    if asset.local_path and Path(asset.local_path).is_file():
+        return open(asset.local_path, "rb")  # noqa: SIM115 - the caller closes it
+    replicas = asset.replicas.filter(state=Replica.State.OK).select_related("store")
+    for replica in replicas:
+        if replica.store.name == exclude_store:
+            continue
+        try:
+            return get_store(replica.store.name).open(replica.key)
+        except (StoreError, KeyError) as error:
+            log.warning("replica %s of %s unreadable: %s", replica.store.name, asset.id, error)
+    raise StoreUnavailable(f"no readable copy of {asset.filename} ({asset.id}) is reachable right now")
+
+
+@contextlib.contextmanager
+def lease(obj: HeritageObject, store_row: Store):
+    """Hold the (object, store) lease while writing, so two workers never write one OCFL object."""
+    state, _ = StoreObject.objects.get_or_create(object=obj, store=store_row)
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    taken = (
+        StoreObject.objects.filter(pk=state.pk)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + timedelta(seconds=LEASE_SECONDS), lease_owner=token, last_attempt_at=now)
+    )
+    if not taken:
+        raise StoreBusy(f"{obj.identifier} is being written to {store_row.name} by another worker")
+    try:
+        yield StoreObject.objects.get(pk=state.pk)
+    finally:
+        StoreObject.objects.filter(pk=state.pk, lease_owner=token).update(lease_until=None, lease_owner="")
+
+
+def replicate_object(obj: HeritageObject, store_name: str) -> int:
+    """Write every version the store lacks, verify each file, then its inventory. Returns versions written.
+
+    Raises StoreError when the store is unreachable or returns wrong bytes (the task retries, the
+    sweeper takes over after that); replicas already verified stay verified.
+    """
+    store_rows = ensure_store_rows()
+    store_row = store_rows[store_name]
+    store = get_store(store_name)
+    written = 0
+    with lease(obj, store_row) as state:
+        try:
+            while True:
+                versions = ocfl_versions(obj)
+                head = len(versions)
+                if state.head_version >= head:
+                    break
+                number = state.head_version + 1
+                written += _write_version(obj, store, store_row, versions, number)
+                state.head_version = number
+                state.last_error = ""
+                state.attempts = 0
+                state.save(update_fields=["head_version", "last_error", "attempts"])
+        except StoreError as error:
+            state.last_error = str(error)
+            state.attempts += 1
+            state.save(update_fields=["last_error", "attempts"])
+            Store.objects.filter(pk=store_row.pk).update(last_error=str(error), last_error_at=timezone.now())
+            raise
+    Store.objects.filter(pk=store_row.pk).update(last_ok_at=timezone.now())
+    release_staging(obj)
+    return written
+
+
+def _write_version(obj, store: ReplicaStore, store_row: Store, versions, number: int) -> int:
+    version_row = ObjectVersion.objects.get(object=obj, number=number)
+    assets = {f"{a.id}/{a.filename}": a for a in version_row.assets.all()}
+    for asset in assets.values():
+        content = ocfl.content_path(number, str(asset.id), asset.filename)
+        Replica.objects.update_or_create(
+            asset=asset,
+            store=store_row,
+            defaults={"key": replica_key(obj, content)},
+        )
+        Replica.objects.filter(asset=asset, store=store_row).exclude(state=Replica.State.OK).update(
+            state=Replica.State.PENDING
+        )
+
+    def open_source(version_file: ocfl.VersionFile) -> BinaryIO:
+        return asset_source(assets[version_file.logical_path], exclude_store=store.name)
+
+    try:
+        verified = ocfl.write_version(store, obj.ocfl_id, versions, number, open_source)
+    except StoreError as error:
+        Replica.objects.filter(asset__version=version_row, store=store_row).exclude(
+            state=Replica.State.OK
+        ).update(last_error=str(error)[:2000])
+        events.record(
+            events.EventType.REPLICATION,
+            events.Outcome.FAILURE,
+            f"Writing version v{number} to store {store.name} failed: {error}",
+            obj=obj,
+            store=store_row,
+        )
+        raise
+    now = timezone.now()
+    for version_file in verified:
+        asset = assets[version_file.logical_path]
+        Replica.objects.filter(asset=asset, store=store_row).update(
+            state=Replica.State.OK, observed_sha256=version_file.sha256, verified_at=now, last_error=""
+        )
+        events.record(
+            events.EventType.REPLICATION,
+            events.Outcome.SUCCESS,
+            f"Copied to store {store.name} ({store_row.jurisdiction or 'no jurisdiction'}) as "
+            f"{replica_key(obj, version_file.content_path)}; read back and SHA-256 verified "
+            f"({version_file.sha256}).",
+            asset=asset,
+            store=store_row,
+        )
+    return 1
+
+
+def verified_copies(asset: Asset) -> int:
+    return asset.replicas.filter(state=Replica.State.OK).count()
+
+
+def release_staging(obj: HeritageObject) -> list[str]:
+    """Delete working copies of originals whose whole family (original + derivatives) has enough
+    verified copies. Never before: until then the staged file is the only guaranteed source."""
+    minimum = settings.ARCHIVE_MIN_COPIES
+    released = []
+    originals = obj.assets.filter(role=Asset.Role.ORIGINAL, status=Asset.State.READY).exclude(local_path="")
+    for original in originals:
+        family = Asset.objects.filter(Q(pk=original.pk) | Q(derived_from=original)).annotate(
+            copies=Count("replicas", filter=Q(replicas__state=Replica.State.OK))
+        )
+        if all(member.copies >= minimum for member in family):
+            with transaction.atomic():
+                family.update(local_path="")
+            remove_tree(Path(original.local_path).parent)
+            released.append(str(original.id))
+    return released
+
+
+def under_replicated(obj: HeritageObject) -> list[str]:
+    """Stores allowed for this object that do not yet hold its latest version."""
+    head = obj.versions.count()
+    if head == 0:
+        return []
+    done = set(
+        StoreObject.objects.filter(object=obj, head_version__gte=head).values_list("store__name", flat=True)
+    )
+    return [name for name in store_names_for(obj) if name not in done]
