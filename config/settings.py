@@ -112,6 +112,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Served by WhiteNoise; in development (and tests) straight from the source folders.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # Uploads come through the tus endpoint, streamed to disk; ordinary forms stay small.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -22,7 +22,7 @@ class HeritageObject(models.Model):
     """One catalogued object, with a stable short identifier that is never reused."""
 
     identifier = models.CharField(max_length=10, unique=True, editable=False)
-    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="objects")
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="heritage_objects")
     object_type = models.CharField(_("object type"), max_length=100, blank=True)
     culture = models.CharField(max_length=200, blank=True)
     period_label = models.CharField(_("period"), max_length=200, blank=True)
@@ -47,6 +47,11 @@ class HeritageObject(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     keywords = models.JSONField(default=list, blank=True)
     provenance = models.TextField(blank=True)
+    source_reference = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text=_("Where a bulk ingest found this object (folder or file name); makes re-runs idempotent."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -58,6 +63,11 @@ class HeritageObject(models.Model):
         ordering = ["-created"]
         indexes = [models.Index(fields=["status", "access_level"])]
         constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "source_reference"],
+                condition=~models.Q(source_reference=""),
+                name="one_object_per_ingest_source",
+            ),
             models.CheckConstraint(
                 condition=models.Q(year_start__isnull=True)
                 | models.Q(year_end__isnull=True)
