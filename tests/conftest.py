@@ -7,7 +7,7 @@ import pytest
 
 from tests.factories import Personas, make_personas
 
-pytest_plugins = ["tests.fixtures.s3"]
+pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.services"]
 
 
 @pytest.fixture(autouse=True)
