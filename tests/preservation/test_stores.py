@@ -50,7 +50,11 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
         )
     server = request.getfixturevalue("s3_server_factory")("s3")
     return Backend(
-        kind="s3", store=server.store("s3-test"), path_of=server.path_of, make_unavailable=server.stop, server=server
+        kind="s3",
+        store=server.store("s3-test"),
+        path_of=server.path_of,
+        make_unavailable=server.stop,
+        server=server,
     )
 
 
@@ -94,6 +98,18 @@ def test_put_overwrites_with_new_verified_bytes(backend: Backend) -> None:
     assert backend.store.read_bytes("a/b") == b"second version"
 
 
+def test_an_empty_file_is_an_object_too(backend: Backend) -> None:
+    assert backend.store.put_bytes("obj/empty", b"") == 0
+    assert backend.store.size("obj/empty") == 0
+    assert backend.store.read_bytes("obj/empty") == b""
+
+
+def test_a_missing_bucket_is_unavailable_not_empty(s3_server_factory: Callable[..., S3Server]) -> None:
+    store = s3_server_factory("s3").store(bucket="misspelt")
+    with pytest.raises(StoreUnavailable, match="does not exist"):
+        store.exists("obj/file")
+
+
 def test_a_wrong_digest_raises_and_leaves_nothing(backend: Backend) -> None:
     data = b"the bytes we really have"
     with pytest.raises(StoreIntegrityError, match="expected"):
@@ -118,12 +134,15 @@ def test_bytes_changed_by_the_store_are_detected_and_removed(
     assert not backend.store.exists("obj/file.bin")
 
 
-def test_a_wrong_source_never_replaces_a_good_local_copy(tmp_path: Path) -> None:
-    store = LocalStore("local-test", tmp_path)
-    store.put_bytes("obj/file.bin", b"good copy")
-    with pytest.raises(StoreIntegrityError):
-        store.put("obj/file.bin", io.BytesIO(b"truncated"), sha(b"good copy"))
-    assert store.read_bytes("obj/file.bin") == b"good copy"
+@pytest.mark.parametrize("size", [9, 20 * MIB], ids=["single-put", "multipart"])
+def test_a_wrong_source_never_replaces_a_good_copy(backend: Backend, size: int) -> None:
+    good = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    backend.store.put("obj/file.bin", io.BytesIO(good), sha(good))
+    corrupted = bytearray(good)
+    corrupted[-1] ^= 0xFF
+    with pytest.raises(StoreIntegrityError, match="expected"):
+        backend.store.put("obj/file.bin", io.BytesIO(bytes(corrupted)), sha(good))
+    assert backend.store.sha256("obj/file.bin") == sha(good)
 
 
 HOSTILE_KEYS = [
@@ -321,5 +340,18 @@ def test_registry_refuses_a_broken_configuration(tmp_path: Path) -> None:
     bad_backend = [{**_local("x", tmp_path, ["public"]), "backend": "preservation.stores.nowhere.Store"}]
     with override_settings(ARCHIVE_STORES=bad_backend), pytest.raises(ImproperlyConfigured, match="imported"):
         registry.get_store("x")
+    misspelt = [
+        {
+            "name": "s3",
+            "backend": "preservation.stores.s3.S3Store",
+            "options": {
+                "endpoint_url": "http://127.0.0.1:9",
+                "bucket": "b",
+                "access_key": "k",
+                "secret": "s",
+            },
+        }
+    ]
+    with override_settings(ARCHIVE_STORES=misspelt), pytest.raises(ImproperlyConfigured, match="options"):
+        registry.get_store("s3")
     registry.reset()
-
