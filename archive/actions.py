@@ -22,8 +22,9 @@ from preservation.staging import asset_dir
 log = logging.getLogger(__name__)
 
 
-def create_object(collection, texts: dict[str, tuple[str, str]], *, original_language: str, user=None,
-                  **fields) -> HeritageObject:
+def create_object(
+    collection, texts: dict[str, tuple[str, str]], *, original_language: str, user=None, **fields
+) -> HeritageObject:
     """A new draft object with its texts ({language: (title, description)})."""
     fields.setdefault("access_level", collection.default_access_level)
     with transaction.atomic():
@@ -96,9 +97,7 @@ def receive_file(
     except IntegrityError:
         target.unlink(missing_ok=True)
         folder.rmdir()
-        existing = Asset.objects.get(
-            object=obj, sha256=sha256, role=Asset.Role.ORIGINAL, status__in=_LIVE_STATES
-        )
+        existing = Asset.objects.get(object=obj, sha256=sha256, role=Asset.Role.ORIGINAL, status__in=_LIVE_STATES)
         return existing, False
     if enqueue:
         from preservation import tasks

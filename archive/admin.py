@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from archive.models import Asset, Collection, Community, HeritageObject, Membership, ObjectText, ObjectVersion, Upload
+from archive.models import (
+    Asset,
+    Collection,
+    Community,
+    HeritageObject,
+    Membership,
+    ObjectText,
+    ObjectVersion,
+    Upload,
+)
 
 
 class MembershipInline(admin.TabularInline):

@@ -139,4 +139,3 @@ def collect_results(report: BatchReport) -> None:
     for asset in report.assets:
         asset.refresh_from_db()
         _classify(asset, Path(asset.original_name), report)
-

@@ -39,8 +39,5 @@ def sanitize_filename(name: str, fallback: str = "file") -> str:
         base = fallback
     if len(base) > MAX_NAME_LENGTH:
         stem, dot, ext = base.rpartition(".")
-        if dot and len(ext) <= 10:
-            base = stem[: MAX_NAME_LENGTH - len(ext) - 1] + "." + ext
-        else:
-            base = base[:MAX_NAME_LENGTH]
+        base = stem[: MAX_NAME_LENGTH - len(ext) - 1] + "." + ext if dot and len(ext) <= 10 else base[:MAX_NAME_LENGTH]
     return base

@@ -142,6 +142,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
+# Named queues: CPU-heavy conversion on "media" so identification and replication never wait behind it.
+CELERY_TASK_ROUTES = {
+    "preservation.ingest": {"queue": "ingest"},
+    "preservation.process": {"queue": "media"},
+    "preservation.package": {"queue": "ingest"},
+    "preservation.replicate": {"queue": "replication"},
+    "preservation.sweep": {"queue": "ingest"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "sweep-under-replicated": {
@@ -171,7 +179,7 @@ def _default_stores() -> list[dict]:
         {
             "name": name,
             "backend": "preservation.stores.local.LocalStore",
-            "options": {"root": str(MEDIA_ROOT / "stores" / name)},
+            "options": {"root": str(MEDIA_ROOT / "stores" / name), "create": True},
             "jurisdiction": "local",
             "access_levels": _ALL_LEVELS,
         }

@@ -76,6 +76,9 @@ class StoreObject(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["object", "store"], name="one_state_per_store")]
 
+    def __str__(self) -> str:
+        return f"{self.object_id}@{self.store_id}: v{self.head_version}"
+
 
 class PreservationEvent(models.Model):
     """A PREMIS event: what was done to which object, asset or replica, by which software, with what result."""
@@ -111,9 +114,7 @@ class PreservationEvent(models.Model):
     object = models.ForeignKey(
         "archive.HeritageObject", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
     )
-    asset = models.ForeignKey(
-        "archive.Asset", null=True, blank=True, on_delete=models.PROTECT, related_name="events"
-    )
+    asset = models.ForeignKey("archive.Asset", null=True, blank=True, on_delete=models.PROTECT, related_name="events")
     store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
 
     class Meta:
@@ -137,9 +138,7 @@ class ProcessingJob(models.Model):
     object = models.ForeignKey(
         "archive.HeritageObject", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )
-    asset = models.OneToOneField(
-        "archive.Asset", null=True, blank=True, on_delete=models.CASCADE, related_name="job"
-    )
+    asset = models.OneToOneField("archive.Asset", null=True, blank=True, on_delete=models.CASCADE, related_name="job")
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     stage = models.CharField(max_length=64, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -151,6 +150,9 @@ class ProcessingJob(models.Model):
     class Meta:
         ordering = ["-created"]
         indexes = [models.Index(fields=["state", "updated"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.state} {self.stage} {self.progress}%"
 
     def advance(self, stage: str, progress: int, state: str | None = None, message: str = "") -> None:
         self.stage = stage

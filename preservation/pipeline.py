@@ -22,7 +22,7 @@ from preservation.hashing import sha256_file
 from preservation.models import ProcessingJob
 from preservation.processors.base import Limits, ProcessingError
 from preservation.processors.registry import get_processor
-from preservation.staging import asset_dir, quarantine_path
+from preservation.staging import quarantine_path
 from preservation.stores.base import StoreError
 
 log = logging.getLogger(__name__)
@@ -37,21 +37,28 @@ def _job(asset: Asset) -> ProcessingJob:
     return job
 
 
-def quarantine(asset: Asset, reason: str) -> None:
-    """Move a rejected original out of staging into quarantine. It never reaches a store."""
+def quarantine(asset: Asset, message: str) -> None:
+    """Move a rejected original out of staging into quarantine. It never reaches a store.
+
+    ``message`` is what the curator reads: it names the file, says what is wrong and that the original
+    is kept in quarantine (processors write it that way; ``refusal`` builds it for the pipeline's own checks).
+    """
     target = quarantine_path(asset.id)
     target.parent.mkdir(parents=True, exist_ok=True)
     source = Path(asset.local_path) if asset.local_path else None
     if source and source.exists():
         shutil.move(str(source), target)
         shutil.rmtree(source.parent, ignore_errors=True)
-    message = f"{asset.original_name[:200]}: {reason}. The file is kept in quarantine, not in the archive."
     asset.status = Asset.State.QUARANTINED
     asset.status_message = message
     asset.local_path = str(target) if target.exists() else ""
     asset.save(update_fields=["status", "status_message", "local_path", "updated"])
     events.record(events.EventType.QUARANTINE, events.Outcome.FAILURE, message, asset=asset)
     _job(asset).advance("quarantined", 100, ProcessingJob.State.FAILED, message)
+
+
+def refusal(asset: Asset, reason: str) -> str:
+    return f"{asset.original_name[:200]}: {reason}; the original is kept in quarantine, not in the archive."
 
 
 def ingest_asset(asset: Asset) -> bool:
@@ -65,10 +72,10 @@ def ingest_asset(asset: Asset) -> bool:
         raise ProcessingError(f"the staged file of {asset.filename} is missing", permanent=False)
     hostile = hostile_filename_reason(asset.original_name)
     if hostile:
-        quarantine(asset, f"refused because {hostile}")
+        quarantine(asset, refusal(asset, f"refused because {hostile}"))
         return False
     if asset.size == 0:
-        quarantine(asset, "the file is empty (0 bytes)")
+        quarantine(asset, refusal(asset, "the file is empty (0 bytes)"))
         return False
     ident = formats.identify(path, asset.original_name)
     asset.puid = ident.puid or ""
@@ -83,9 +90,17 @@ def ingest_asset(asset: Asset) -> bool:
         detail = f"No signature match (MIME by libmagic: {ident.mime or 'unknown'}); format unidentified."
         outcome = events.Outcome.WARNING
     events.record(events.EventType.FORMAT_IDENTIFICATION, outcome, detail, agent=ident.agent, asset=asset)
-    if ident.extension_mismatch:
-        quarantine(asset, ident.extension_mismatch)
+    if ident.extension_mismatch and not ident.format_key:
+        quarantine(asset, refusal(asset, ident.extension_mismatch))
         return False
+    if ident.extension_mismatch:  # a real image under the wrong extension: the signature wins
+        events.record(
+            events.EventType.VALIDATION,
+            events.Outcome.WARNING,
+            f"{ident.extension_mismatch}; processed as identified by its signature.",
+            agent=ident.agent,
+            asset=asset,
+        )
     asset.status = Asset.State.PROCESSING
     asset.save(update_fields=["status", "updated"])
     job.advance("identified", 25)
@@ -193,9 +208,7 @@ def finish_jobs(obj: HeritageObject) -> None:
     """Mark ingest jobs done once their original has its minimum of verified copies."""
     from preservation.replication import verified_copies
 
-    for job in ProcessingJob.objects.filter(object=obj, state=ProcessingJob.State.RUNNING).select_related(
-        "asset"
-    ):
+    for job in ProcessingJob.objects.filter(object=obj, state=ProcessingJob.State.RUNNING).select_related("asset"):
         asset = job.asset
         if asset is None or asset.version_id is None:
             continue
@@ -225,7 +238,3 @@ def run_in_process(asset: Asset) -> Asset:
     finish_jobs(obj)
     asset.refresh_from_db()
     return asset
-
-
-def asset_dir_for(original_id) -> Path:
-    return asset_dir(original_id)

@@ -24,7 +24,7 @@ from preservation import events
 from preservation.models import Replica, Store, StoreObject
 from preservation.packaging import ocfl
 from preservation.staging import remove_tree
-from preservation.stores.base import KeyNotFound, ReplicaStore, StoreError, StoreUnavailable
+from preservation.stores.base import ReplicaStore, StoreError, StoreUnavailable
 from preservation.stores.registry import all_stores, get_store, store_config, stores_for_access_level
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def replica_key(obj: HeritageObject, content_path: str) -> str:
 def asset_source(asset: Asset, exclude_store: str | None = None) -> BinaryIO:
     """Readable bytes of an asset: the local working copy if still there, else a verified replica."""
     if asset.local_path and Path(asset.local_path).is_file():
-        return open(asset.local_path, "rb")  # noqa: SIM115 - the caller closes it
+        return open(asset.local_path, "rb")
     replicas = asset.replicas.filter(state=Replica.State.OK).select_related("store")
     for replica in replicas:
         if replica.store.name == exclude_store:
@@ -180,9 +180,9 @@ def _write_version(obj, store: ReplicaStore, store_row: Store, versions, number:
     try:
         verified = ocfl.write_version(store, obj.ocfl_id, versions, number, open_source)
     except StoreError as error:
-        Replica.objects.filter(asset__version=version_row, store=store_row).exclude(
-            state=Replica.State.OK
-        ).update(last_error=str(error)[:2000])
+        Replica.objects.filter(asset__version=version_row, store=store_row).exclude(state=Replica.State.OK).update(
+            last_error=str(error)[:2000]
+        )
         events.record(
             events.EventType.REPLICATION,
             events.Outcome.FAILURE,
@@ -236,7 +236,5 @@ def under_replicated(obj: HeritageObject) -> list[str]:
     head = obj.versions.count()
     if head == 0:
         return []
-    done = set(
-        StoreObject.objects.filter(object=obj, head_version__gte=head).values_list("store__name", flat=True)
-    )
+    done = set(StoreObject.objects.filter(object=obj, head_version__gte=head).values_list("store__name", flat=True))
     return [name for name in store_names_for(obj) if name not in done]

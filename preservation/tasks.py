@@ -35,7 +35,7 @@ def _permanent(error: Exception) -> bool:
     return isinstance(error, ProcessingError) and error.permanent
 
 
-@shared_task(bind=True, name="preservation.ingest", queue="ingest", acks_late=True)
+@shared_task(bind=True, name="preservation.ingest", acks_late=True)
 def ingest(self, asset_id: str) -> None:
     """Identify a received original, then hand it to the media queue."""
     asset = Asset.objects.select_related("object").get(pk=asset_id)
@@ -48,7 +48,7 @@ def ingest(self, asset_id: str) -> None:
         _retry(self, error)
 
 
-@shared_task(bind=True, name="preservation.process", queue="media", acks_late=True)
+@shared_task(bind=True, name="preservation.process", acks_late=True)
 def process(self, asset_id: str) -> None:
     """Validate and normalize one original (CPU heavy), then package its object."""
     asset = Asset.objects.select_related("object").get(pk=asset_id)
@@ -61,7 +61,7 @@ def process(self, asset_id: str) -> None:
         _retry(self, error)
 
 
-@shared_task(name="preservation.package", queue="ingest", acks_late=True)
+@shared_task(name="preservation.package", acks_late=True)
 def package(object_id: int) -> None:
     """Make the next OCFL version from processed files, then replicate it to every allowed store."""
     from preservation.replication import store_names_for
@@ -72,7 +72,7 @@ def package(object_id: int) -> None:
         replicate.delay(object_id, name)
 
 
-@shared_task(bind=True, name="preservation.replicate", queue="replication", acks_late=True)
+@shared_task(bind=True, name="preservation.replicate", acks_late=True)
 def replicate(self, object_id: int, store_name: str) -> None:
     """Bring one store up to the object's latest version, verifying every byte written."""
     from preservation.replication import replicate_object
@@ -85,7 +85,7 @@ def replicate(self, object_id: int, store_name: str) -> None:
     pipeline.finish_jobs(obj)
 
 
-@shared_task(name="preservation.sweep", queue="ingest")
+@shared_task(name="preservation.sweep")
 def sweep() -> dict:
     """Re-queue stuck or unfinished work from the database (beat runs this every minute)."""
     from preservation.sweeper import sweep as run_sweep

@@ -26,7 +26,7 @@ def archive_folders(request, tmp_path, settings):
         {
             "name": name,
             "backend": "preservation.stores.local.LocalStore",
-            "options": {"root": str(media / "stores" / name)},
+            "options": {"root": str(media / "stores" / name), "create": True},
             "jurisdiction": jurisdiction,
             "access_levels": ["public", "community", "restricted"],
         }

@@ -55,11 +55,21 @@ def make_personas() -> Personas:
     return Personas(community, other, collection, outsider, member, curator, staff)
 
 
-def make_object(collection: Collection, title: str = "A carved lintel", *, access: str = AccessLevel.PUBLIC,
-                published: bool = True, embargo_days: int | None = None, **fields) -> HeritageObject:
+def make_object(
+    collection: Collection,
+    title: str = "A carved lintel",
+    *,
+    access: str = AccessLevel.PUBLIC,
+    published: bool = True,
+    embargo_days: int | None = None,
+    **fields,
+) -> HeritageObject:
     obj = actions.create_object(
-        collection, {"en": (title, f"Description of {title}"), "fr": (f"{title} (fr)", "")},
-        original_language="en", access_level=access, **fields,
+        collection,
+        {"en": (title, f"Description of {title}"), "fr": (f"{title} (fr)", "")},
+        original_language="en",
+        access_level=access,
+        **fields,
     )
     if embargo_days is not None:
         obj.embargo_until = timezone.localdate() + timedelta(days=embargo_days)
@@ -69,16 +79,32 @@ def make_object(collection: Collection, title: str = "A carved lintel", *, acces
     return obj
 
 
-def attach_file(obj: HeritageObject, role: str, data: bytes, folder: Path, *, filename: str | None = None,
-                derived_from: Asset | None = None, mime: str = "image/jpeg") -> Asset:
+def attach_file(
+    obj: HeritageObject,
+    role: str,
+    data: bytes,
+    folder: Path,
+    *,
+    filename: str | None = None,
+    derived_from: Asset | None = None,
+    mime: str = "image/jpeg",
+) -> Asset:
     """An asset with a local working copy, as the pipeline leaves it before replication."""
     folder.mkdir(parents=True, exist_ok=True)
     name = filename or f"{role}.jpg"
     path = folder / f"{role}-{name}"
     path.write_bytes(data)
     return Asset.objects.create(
-        object=obj, role=role, derived_from=derived_from, original_name=name, filename=name, size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(), mime=mime, status=Asset.State.READY, local_path=str(path),
+        object=obj,
+        role=role,
+        derived_from=derived_from,
+        original_name=name,
+        filename=name,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        mime=mime,
+        status=Asset.State.READY,
+        local_path=str(path),
     )
 
 
@@ -91,5 +117,3 @@ def objects_in_every_state(collection: Collection) -> dict[str, HeritageObject]:
         "embargoed": make_object(collection, "Embargoed photograph", embargo_days=30),
         "embargo_over": make_object(collection, "Released photograph", embargo_days=-1),
     }
-
-

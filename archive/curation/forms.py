@@ -15,9 +15,7 @@ LANGUAGE_CODE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class ObjectForm(forms.ModelForm):
-    keywords_text = forms.CharField(
-        label=_("Keywords"), required=False, help_text=_("Separate keywords with commas.")
-    )
+    keywords_text = forms.CharField(label=_("Keywords"), required=False, help_text=_("Separate keywords with commas."))
     rights_statement = forms.ChoiceField(
         choices=[("", "—")] + RIGHTS_STATEMENTS, required=False, label=_("Rights statement")
     )

@@ -44,15 +44,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 & Q(assets__status__in=[Asset.State.RECEIVED, Asset.State.PROCESSING]),
                 distinct=True,
             ),
-            quarantined=Count(
-                "assets", filter=Q(assets__status=Asset.State.QUARANTINED), distinct=True
-            ),
+            quarantined=Count("assets", filter=Q(assets__status=Asset.State.QUARANTINED), distinct=True),
         )
         .order_by("-updated")[:200]
     )
-    quarantine_count = Asset.objects.filter(
-        object__collection__in=collections, status=Asset.State.QUARANTINED
-    ).count()
+    quarantine_count = Asset.objects.filter(object__collection__in=collections, status=Asset.State.QUARANTINED).count()
     return render(
         request,
         "curation/dashboard.html",
@@ -106,7 +102,9 @@ def object_edit(request: HttpRequest, identifier: str) -> HttpResponse:
         messages.success(request, _("Saved."))
         return redirect("curation:object", obj.identifier)
     return render(
-        request, "curation/object_form.html", {"form": form, "formset": formset, "obj": obj, "creating": False}
+        request,
+        "curation/object_form.html",
+        {"form": form, "formset": formset, "obj": obj, "creating": False},
     )
 
 
@@ -118,9 +116,9 @@ def object_manage(request: HttpRequest, identifier: str) -> HttpResponse:
         "obj": obj,
         "originals": originals.prefetch_related("derivatives"),
         "events": obj.events.select_related("asset", "store").order_by("-occurred_at")[:100],
-        "replicas": Replica.objects.filter(asset__object=obj).select_related("asset", "store").order_by(
-            "asset__created", "store__name"
-        ),
+        "replicas": Replica.objects.filter(asset__object=obj)
+        .select_related("asset", "store")
+        .order_by("asset__created", "store__name"),
         "versions": obj.versions.all(),
         "stores": store_names_for(obj),
         "missing_stores": under_replicated(obj),

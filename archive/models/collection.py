@@ -9,9 +9,7 @@ class Collection(models.Model):
     slug = models.SlugField(unique=True)
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
-    default_access_level = models.CharField(
-        max_length=16, choices=AccessLevel.choices, default=AccessLevel.PUBLIC
-    )
+    default_access_level = models.CharField(max_length=16, choices=AccessLevel.choices, default=AccessLevel.PUBLIC)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

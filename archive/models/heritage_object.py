@@ -29,12 +29,8 @@ class HeritageObject(models.Model):
     year_start = models.IntegerField(null=True, blank=True, help_text=_("Negative for BCE."))
     year_end = models.IntegerField(null=True, blank=True, help_text=_("Negative for BCE."))
     place_name = models.CharField(max_length=300, blank=True)
-    latitude = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
-    )
-    longitude = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
-    )
+    latitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
     sensitive_location = models.BooleanField(
         default=False, help_text=_("Exact coordinates are shown only to the community's curators and staff.")
     )
@@ -73,7 +69,7 @@ class HeritageObject(models.Model):
                 | models.Q(year_end__isnull=True)
                 | models.Q(year_start__lte=models.F("year_end")),
                 name="year_range_in_order",
-            )
+            ),
         ]
 
     def __str__(self) -> str:
@@ -94,13 +90,13 @@ class HeritageObject(models.Model):
                     raise
         raise IntegrityError("could not find a free identifier after 10 attempts")
 
+    def get_absolute_url(self) -> str:
+        return reverse("portal:object", args=[self.identifier])
+
     # --- identity -------------------------------------------------------------------------------
     @property
     def ocfl_id(self) -> str:
         return f"{settings.ARCHIVE_OCFL_ID_PREFIX}{self.identifier}"
-
-    def get_absolute_url(self) -> str:
-        return reverse("portal:object", args=[self.identifier])
 
     @property
     def citation_url(self) -> str:
@@ -138,11 +134,7 @@ class HeritageObject(models.Model):
         return self.assets.filter(role=Asset.Role.ORIGINAL)
 
     def thumbnail(self) -> Asset | None:
-        return (
-            self.assets.filter(role=Asset.Role.THUMBNAIL, status=Asset.State.READY)
-            .order_by("created")
-            .first()
-        )
+        return self.assets.filter(role=Asset.Role.THUMBNAIL, status=Asset.State.READY).order_by("created").first()
 
 
 class ObjectText(models.Model):
@@ -158,9 +150,7 @@ class ObjectText(models.Model):
         ordering = ["-is_original", "language"]
         constraints = [
             models.UniqueConstraint(fields=["object", "language"], name="one_text_per_language"),
-            models.UniqueConstraint(
-                fields=["object"], condition=models.Q(is_original=True), name="one_original_text"
-            ),
+            models.UniqueConstraint(fields=["object"], condition=models.Q(is_original=True), name="one_original_text"),
         ]
 
     def __str__(self) -> str:
@@ -224,9 +214,7 @@ class Asset(models.Model):
     local_path = models.CharField(
         max_length=500, blank=True, help_text=_("Working copy under MEDIA_ROOT (staging or quarantine).")
     )
-    version = models.ForeignKey(
-        ObjectVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="assets"
-    )
+    version = models.ForeignKey(ObjectVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="assets")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

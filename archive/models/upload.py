@@ -30,6 +30,9 @@ class Upload(models.Model):
     class Meta:
         ordering = ["-created"]
 
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.offset}/{self.length} bytes)"
+
     @property
     def is_complete(self) -> bool:
         return self.completed_at is not None

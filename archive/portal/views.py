@@ -59,9 +59,7 @@ def file_download(request: HttpRequest, asset_id, filename: str) -> FileResponse
             content_type="text/plain; charset=utf-8",
         )
     inline = asset.role in (Asset.Role.ACCESS, Asset.Role.THUMBNAIL)
-    response = FileResponse(
-        handle, as_attachment=not inline, filename=asset.filename, content_type=asset.mime or None
-    )
+    response = FileResponse(handle, as_attachment=not inline, filename=asset.filename, content_type=asset.mime or None)
     response["Content-Length"] = str(asset.size)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=3600" if inline else "private, no-store"

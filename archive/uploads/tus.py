@@ -85,9 +85,7 @@ def tus_collection(request: HttpRequest) -> HttpResponse:
     if length < 0:
         return _response(400, "Upload-Length must not be negative.")
     if length > settings.ARCHIVE_MAX_UPLOAD_BYTES:
-        return _response(
-            413, f"The file is {length} bytes; the limit is {settings.ARCHIVE_MAX_UPLOAD_BYTES} bytes."
-        )
+        return _response(413, f"The file is {length} bytes; the limit is {settings.ARCHIVE_MAX_UPLOAD_BYTES} bytes.")
     free = free_bytes(staging_root())
     if length + _reserve_bytes() > free:
         return _response(

@@ -35,8 +35,7 @@ LAYOUT_TUPLE_SIZE = 3
 LAYOUT_NUMBER_OF_TUPLES = 3
 LAYOUT = {
     "extension": LAYOUT_EXTENSION,
-    "description": "Hashed Truncated N-tuple Trees with Object ID Encapsulating Directory "
-    "for OCFL Storage Hierarchies",
+    "description": "Hashed Truncated N-tuple Trees with Object ID Encapsulating Directory for OCFL Storage Hierarchies",
 }
 LAYOUT_CONFIG = {
     "extensionName": LAYOUT_EXTENSION,
@@ -91,9 +90,7 @@ def object_root(ocfl_id: str) -> str:
     if not ocfl_id:
         raise ValueError("an OCFL object id must not be empty")
     digest = hashlib.sha256(ocfl_id.encode("utf-8")).hexdigest()
-    tuples = [
-        digest[i * LAYOUT_TUPLE_SIZE : (i + 1) * LAYOUT_TUPLE_SIZE] for i in range(LAYOUT_NUMBER_OF_TUPLES)
-    ]
+    tuples = [digest[i * LAYOUT_TUPLE_SIZE : (i + 1) * LAYOUT_TUPLE_SIZE] for i in range(LAYOUT_NUMBER_OF_TUPLES)]
     encoded = "".join(
         char if char in _ENCAPSULATION_SAFE else "".join(f"%{byte:02x}" for byte in char.encode("utf-8"))
         for char in ocfl_id
@@ -150,9 +147,7 @@ def _check_versions(versions: list[Version], head: int) -> None:
         raise ValueError(f"head v{head} is outside the {len(versions)} versions given")
     for index, version in enumerate(versions[:head], start=1):
         if version.number != index:
-            raise ValueError(
-                f"versions must be numbered 1, 2, 3...; position {index} holds v{version.number}"
-            )
+            raise ValueError(f"versions must be numbered 1, 2, 3...; position {index} holds v{version.number}")
         for item in version.files:
             if not item.content_path.startswith(f"v{index}/{CONTENT_DIRECTORY}/"):
                 raise ValueError(
@@ -331,9 +326,7 @@ def _manifest_up_to(inventory: dict[str, Any], last: int) -> set[tuple[str, str]
     }
 
 
-def _check_same_history(
-    store: ReplicaStore, existing: dict[str, Any], ours: dict[str, Any], last: int
-) -> None:
+def _check_same_history(store: ReplicaStore, existing: dict[str, Any], ours: dict[str, Any], last: int) -> None:
     """Versions 1..last on the store must be exactly ours (same states, metadata and content paths)."""
     for number in range(1, last + 1):
         name = f"v{number}"

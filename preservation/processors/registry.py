@@ -1,6 +1,7 @@
-"""Format key -> processor class, imported only when a file of that kind arrives.
+"""Format key -> processor class, by dotted path, imported only when a file of that family arrives.
 
-A new format family is one module in this package and one line here.
+A new format family is one module plus one line here (and its PUIDs in ``preservation.formats.POLICY``).
+Lazy imports keep worker start-up light and let a family's heavy dependencies stay optional.
 """
 
 from __future__ import annotations
@@ -15,8 +16,20 @@ PROCESSORS: dict[str, str] = {
 }
 
 
+class UnknownProcessor(KeyError):
+    """No processor is registered for this format key."""
+
+
 @cache
+def processor_class(key: str) -> type:
+    try:
+        dotted = PROCESSORS[key]
+    except KeyError:
+        raise UnknownProcessor(f"no processor is registered for format key {key!r}") from None
+    module_name, _, class_name = dotted.rpartition(".")
+    return getattr(import_module(module_name), class_name)
+
+
 def get_processor(key: str) -> Processor:
-    """The processor instance for a format key. Raises KeyError for a key with no processor."""
-    module_name, _, class_name = PROCESSORS[key].rpartition(".")
-    return getattr(import_module(module_name), class_name)()
+    """A processor instance for ``key`` (e.g. "image"); raises UnknownProcessor for an unknown key."""
+    return processor_class(key)()

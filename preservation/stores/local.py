@@ -56,11 +56,13 @@ class LocalStore(ReplicaStore):
     sees a half-written file. The ``.tmp`` folder is removed again when empty because an OCFL storage
     root may hold no stray directories (ocfl-py reports an empty one as E073).
     A missing root is StoreUnavailable, never "empty": an unmounted disk must not look like lost replicas.
+    ``create=True`` (the embedded default's folders under media/) makes the root on first use instead.
     """
 
-    def __init__(self, name: str, root: str | os.PathLike[str], **_: object) -> None:
+    def __init__(self, name: str, root: str | os.PathLike[str], create: bool = False, **_: object) -> None:
         self.name = name
         self.root = Path(os.path.abspath(root))
+        self.create = create
 
     def __repr__(self) -> str:
         return f"LocalStore({self.name!r}, root={str(self.root)!r})"
@@ -73,10 +75,13 @@ class LocalStore(ReplicaStore):
         return self.root.joinpath(*segments)
 
     def _require_root(self) -> None:
+        if self.create and not self.root.is_dir():
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreUnavailable(f"store {self.name}: cannot create root folder {self.root}: {error}") from error
         if not self.root.is_dir():
-            raise StoreUnavailable(
-                f"store {self.name}: root folder {self.root} does not exist (disk not mounted?)"
-            )
+            raise StoreUnavailable(f"store {self.name}: root folder {self.root} does not exist (disk not mounted?)")
 
     def _unavailable(self, error: OSError, action: str, key: str) -> StoreUnavailable:
         return StoreUnavailable(f"store {self.name}: cannot {action} {key!r} under {self.root}: {error}")
@@ -149,8 +154,7 @@ class LocalStore(ReplicaStore):
         if actual != expected:
             self._remove(path)
             raise StoreIntegrityError(
-                f"store {self.name}: {key!r} read back as {actual}, expected {expected}; "
-                "the bad copy was removed"
+                f"store {self.name}: {key!r} read back as {actual}, expected {expected}; the bad copy was removed"
             )
 
     def open(self, key: str) -> BinaryIO:

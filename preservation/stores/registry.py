@@ -36,9 +36,7 @@ def _configs() -> list[dict[str, Any]]:
     for index, entry in enumerate(raw):
         name = entry.get("name") if isinstance(entry, dict) else None
         if not name or not entry.get("backend"):
-            raise ImproperlyConfigured(
-                f"ARCHIVE_STORES[{index}] needs a 'name' and a 'backend' (dotted path)"
-            )
+            raise ImproperlyConfigured(f"ARCHIVE_STORES[{index}] needs a 'name' and a 'backend' (dotted path)")
         if name in seen:
             raise ImproperlyConfigured(f"ARCHIVE_STORES: the store name {name!r} is used twice")
         seen.add(name)
@@ -83,8 +81,7 @@ def get_store(name: str) -> ReplicaStore:
                 backend = import_string(config["backend"])
             except ImportError as error:
                 raise ImproperlyConfigured(
-                    f"ARCHIVE_STORES: store {name!r} backend {config['backend']!r} "
-                    f"cannot be imported: {error}"
+                    f"ARCHIVE_STORES: store {name!r} backend {config['backend']!r} cannot be imported: {error}"
                 ) from error
             try:
                 store = backend(name=name, **config["options"])

@@ -188,9 +188,7 @@ class S3Store(ReplicaStore):
         try:
             actual, count = self._hash_object(key)
         except KeyNotFound as error:
-            raise StoreIntegrityError(
-                f"store {self.name}: {key!r} vanished right after its upload"
-            ) from error
+            raise StoreIntegrityError(f"store {self.name}: {key!r} vanished right after its upload") from error
         if actual != expected or count != reader.count:
             self._delete_quietly(full_key, key)
             raise StoreIntegrityError(
@@ -333,9 +331,7 @@ class _S3Reader(io.RawIOBase):
                 return self._body.read()
             return self._body.read(size)
         except (BotoCoreError, OSError) as error:
-            raise StoreUnavailable(
-                f"store {self._store.name}: reading {self._key!r} failed: {error}"
-            ) from error
+            raise StoreUnavailable(f"store {self._store.name}: reading {self._key!r} failed: {error}") from error
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))

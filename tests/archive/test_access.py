@@ -35,10 +35,12 @@ def world(personas, tmp_path):
         original = attach_file(obj, Asset.Role.ORIGINAL, f"original {name}".encode(), tmp_path / name)
         files[name] = {
             "original": original,
-            "access": attach_file(obj, Asset.Role.ACCESS, f"access {name}".encode(), tmp_path / name,
-                                  derived_from=original),
-            "thumbnail": attach_file(obj, Asset.Role.THUMBNAIL, f"thumb {name}".encode(), tmp_path / name,
-                                     derived_from=original),
+            "access": attach_file(
+                obj, Asset.Role.ACCESS, f"access {name}".encode(), tmp_path / name, derived_from=original
+            ),
+            "thumbnail": attach_file(
+                obj, Asset.Role.THUMBNAIL, f"thumb {name}".encode(), tmp_path / name, derived_from=original
+            ),
         }
     return personas, objects, files
 
@@ -83,7 +85,10 @@ def test_thumbnails_and_access_copies_follow_the_object(world, persona):
             expected = 200 if name in EXPECTED[persona] else 404
             assert response.status_code == expected, (name, role)
             if expected == 200:
-                assert b"".join(response.streaming_content) == f"{'thumb' if role == 'thumbnail' else 'access'} {name}".encode()
+                assert (
+                    b"".join(response.streaming_content)
+                    == f"{'thumb' if role == 'thumbnail' else 'access'} {name}".encode()
+                )
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -22,8 +23,10 @@ def metadata(**values: str) -> str:
 
 def create(client: Client, obj, length: int, name: str = "photo.jpg"):
     return client.post(
-        "/uploads/", HTTP_UPLOAD_LENGTH=str(length),
-        HTTP_UPLOAD_METADATA=metadata(filename=name, object=obj.identifier), **TUS,
+        "/uploads/",
+        HTTP_UPLOAD_LENGTH=str(length),
+        HTTP_UPLOAD_METADATA=metadata(filename=name, object=obj.identifier),
+        **TUS,
     )
 
 
@@ -53,8 +56,9 @@ def test_options_announces_the_protocol(client):
     assert "creation" in response["Tus-Extension"]
 
 
-def test_an_upload_in_three_chunks_becomes_one_asset_with_its_sha256(curator_client, obj,
-                                                                      django_capture_on_commit_callbacks):
+def test_an_upload_in_three_chunks_becomes_one_asset_with_its_sha256(
+    curator_client, obj, django_capture_on_commit_callbacks
+):
     data = os.urandom(3 * 1024 * 1024 + 17)
     response = create(curator_client, obj, len(data))
     assert response.status_code == 201
@@ -70,7 +74,7 @@ def test_an_upload_in_three_chunks_becomes_one_asset_with_its_sha256(curator_cli
     assert upload.is_complete and upload.sha256 == hashlib.sha256(data).hexdigest()
     asset = Asset.objects.get(pk=upload.asset_id)
     assert asset.sha256 == hashlib.sha256(data).hexdigest() and asset.size == len(data)
-    assert open(asset.local_path, "rb").read() == data
+    assert Path(asset.local_path).read_bytes() == data
     assert {e.event_type for e in asset.events.all()} >= {"ingestion", "message digest calculation"}
 
 
@@ -97,8 +101,12 @@ def test_an_interrupted_patch_resumes_from_the_last_checkpoint(personas, curator
     location = create(curator_client, obj, len(data))["Location"]
     upload = Upload.objects.get()
     request = RequestFactory().generic(
-        "PATCH", location, b"x", content_type="application/offset+octet-stream",
-        HTTP_UPLOAD_OFFSET="0", **TUS,
+        "PATCH",
+        location,
+        b"x",
+        content_type="application/offset+octet-stream",
+        HTTP_UPLOAD_OFFSET="0",
+        **TUS,
     )
     request.META["CONTENT_LENGTH"] = str(len(data))
     request._stream = DroppedConnection(data, 1_500_000)
@@ -111,7 +119,7 @@ def test_an_interrupted_patch_resumes_from_the_last_checkpoint(personas, curator
     assert patch(curator_client, location, 1_500_000, data[1_500_000:]).status_code == 204
     upload.refresh_from_db()
     assert upload.sha256 == hashlib.sha256(data).hexdigest()
-    assert open(Asset.objects.get(pk=upload.asset_id).local_path, "rb").read() == data
+    assert Path(Asset.objects.get(pk=upload.asset_id).local_path).read_bytes() == data
 
 
 def test_the_digest_state_survives_a_round_trip_through_the_database():

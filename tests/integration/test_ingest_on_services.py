@@ -87,12 +87,14 @@ def test_a_store_down_past_the_retry_window_is_healed_by_the_sweeper(
     upload(live_server.url, login(live_server.url, "curator"), source, obj.identifier)
     original = wait_for(lambda: Asset.objects.filter(object=obj, role="original").first(), 30, what="asset")
     wait_for(
-        lambda: Replica.objects.filter(asset=original, store__name="s3-a", state="ok").exists(), 120,
+        lambda: Replica.objects.filter(asset=original, store__name="s3-a", state="ok").exists(),
+        120,
         what="first store copy",
     )
     # Retries run out while the second store stays down: the object is under-replicated, not lost.
     wait_for(
-        lambda: obj.store_states.filter(store__name="s3-b", attempts__gte=2).exists(), 60,
+        lambda: obj.store_states.filter(store__name="s3-b", attempts__gte=2).exists(),
+        60,
         what="retries against the stopped store",
     )
     original.refresh_from_db()
@@ -124,8 +126,14 @@ def test_bad_files_are_quarantined_and_the_good_one_still_goes_through(
     traversal = tmp_path / "traversal.jpg"
     traversal.write_bytes(imagegen.jpeg_bytes(quality=80))
     headers = login(live_server.url, "curator")
-    for path, name in [(good, None), (truncated, None), (not_image, None), (bomb, None), (empty, None),
-                       (traversal, "../../etc/evil.jpg")]:
+    for path, name in [
+        (good, None),
+        (truncated, None),
+        (not_image, None),
+        (bomb, None),
+        (empty, None),
+        (traversal, "../../etc/evil.jpg"),
+    ]:
         upload(live_server.url, headers, path, obj.identifier, name=name)
     wait_for(lambda: Asset.objects.filter(object=obj, role="original").count() == 6, 30, what="six assets")
     originals = Asset.objects.filter(object=obj, role="original")

@@ -28,8 +28,9 @@ def free_port() -> int:
 
 def peak_memory_kib(pid: int) -> int:
     """VmHWM (peak resident set) of a process and its children, in KiB."""
-    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
-                                                   text=True).stdout.split()]
+    pids = [pid] + [
+        int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    ]
     peaks = []
     for one in pids:
         with open(f"/proc/{one}/status") as status:
@@ -45,12 +46,31 @@ def test_a_2_gb_upload_streams_with_bounded_server_memory(transactional_db, pers
     with open(source, "wb") as handle:  # sparse: reading it costs no disk
         handle.truncate(SIZE)
     port = free_port()
-    env = service_env(settings, CELERY_BROKER_URL=UNCONSUMED_BROKER, DJANGO_DEBUG="0",
-                      ARCHIVE_MAX_UPLOAD_BYTES=str(4 * 1024**3))
+    env = service_env(
+        settings,
+        CELERY_BROKER_URL=UNCONSUMED_BROKER,
+        DJANGO_DEBUG="0",
+        ARCHIVE_MAX_UPLOAD_BYTES=str(4 * 1024**3),
+    )
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "--workers", "1",
-         "--threads", "2", "--timeout", "600"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "2",
+            "--timeout",
+            "600",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -71,8 +91,10 @@ def test_a_2_gb_upload_streams_with_bounded_server_memory(transactional_db, pers
     for _ in range(SIZE // len(block)):
         zeros.update(block)
     assert asset.size == SIZE and asset.sha256 == zeros.hexdigest()
-    print(f"\n2 GiB tus upload: {SIZE / elapsed / 1e6:.0f} MB/s; server peak RSS {peak / 1024:.0f} MiB "
-          f"(idle {baseline / 1024:.0f} MiB)")
+    print(
+        f"\n2 GiB tus upload: {SIZE / elapsed / 1e6:.0f} MB/s; server peak RSS {peak / 1024:.0f} MiB "
+        f"(idle {baseline / 1024:.0f} MiB)"
+    )
     assert peak - baseline < 150 * 1024, f"server memory grew by {(peak - baseline) / 1024:.0f} MiB"
 
 

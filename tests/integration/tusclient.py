@@ -25,14 +25,23 @@ def login(base_url: str, username: str, password: str = "pw-for-tests-123") -> d
     return {"Cookie": cookies, "X-CSRFToken": session.cookies["csrftoken"]}
 
 
-def upload(base_url: str, headers: dict[str, str], path: Path, object_id: str, *, name: str | None = None,
-           chunk_size: int = 4 * 1024 * 1024) -> str:
+def upload(
+    base_url: str,
+    headers: dict[str, str],
+    path: Path,
+    object_id: str,
+    *,
+    name: str | None = None,
+    chunk_size: int = 4 * 1024 * 1024,
+) -> str:
     """Upload one file with tuspy; return the upload URL."""
     client = tus.TusClient(f"{base_url}/uploads/", headers=headers)
     uploader = client.uploader(
-        file_path=str(path), chunk_size=chunk_size,
+        file_path=str(path),
+        chunk_size=chunk_size,
         metadata={"filename": name or path.name, "object": object_id},
-        retries=3, retry_delay=1,
+        retries=3,
+        retry_delay=1,
     )
     uploader.upload()
     return uploader.url

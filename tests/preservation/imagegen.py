@@ -14,7 +14,7 @@ from pathlib import Path
 import imagecodecs
 import numpy as np
 import tifffile
-from PIL import Image, ImageCms, PngImagePlugin
+from PIL import Image, ImageCms
 
 XMP = (
     b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
@@ -173,7 +173,8 @@ def bomb_png(path: Path, width: int = 100_000, height: int = 100_000) -> Path:
     """A 60-byte PNG whose header announces ``width`` x ``height`` grey pixels (a decompression bomb)."""
     header = png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
     return write(
-        path, b"\x89PNG\r\n\x1a\n" + header + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + png_chunk(b"IEND", b"")
+        path,
+        b"\x89PNG\r\n\x1a\n" + header + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + png_chunk(b"IEND", b""),
     )
 
 
@@ -181,3 +182,46 @@ def jpeg_bytes(**options) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb8(64, 48)).save(buffer, "JPEG", **options)
     return buffer.getvalue()
+
+
+def make_pillow_tiff(path: Path, image: Image.Image, **options) -> Path:
+    """A TIFF written by Pillow's own writer, which (unlike tifffile) can embed EXIF with sub-IFDs."""
+    image.save(path, "TIFF", **options)
+    return path
+
+
+def from_array(pixels: np.ndarray, mode: str) -> Image.Image:
+    """A Pillow image of an explicit mode (Image.fromarray guesses, and cannot make "LA" or "CMYK")."""
+    height, width = pixels.shape[:2]
+    return Image.frombytes(mode, (width, height), np.ascontiguousarray(pixels).tobytes())
+
+
+def multipage_tiff(path: Path, pages: int = 3) -> Path:
+    with tifffile.TiffWriter(path) as tiff:
+        for index in range(pages):
+            tiff.write(rgb8(16, 12, seed=10 + index), photometric="rgb", metadata=None)
+    return path
+
+
+def animated(path: Path, kind: str, frames: int = 3) -> Path:
+    images = [Image.fromarray(rgb8(20, 10, seed=20 + index)) for index in range(frames)]
+    images[0].save(path, kind, save_all=True, append_images=images[1:], duration=100)
+    return path
+
+
+def exif_with_thumbnail_ifd() -> bytes:
+    """A minimal big-endian EXIF block whose IFD0 (Make) links to an IFD1, as camera thumbnails do."""
+    ifd0 = struct.pack(">H", 1) + struct.pack(">HHI4s", 0x010F, 2, 4, b"Cam\x00") + struct.pack(">I", 26)
+    ifd1 = struct.pack(">H", 1) + struct.pack(">HHIH2x", 0x0103, 3, 1, 6) + struct.pack(">I", 0)
+    return b"Exif\x00\x00" + b"MM\x00*" + struct.pack(">I", 8) + ifd0 + ifd1
+
+
+def exif_with_interop_ifd() -> bytes:
+    """A little-endian EXIF block with an Interoperability sub-IFD inside the Exif sub-IFD (as cameras
+    write it; Pillow cannot), so the nested pointer and the other byte order are both exercised."""
+    ifd0 = struct.pack("<H", 2) + struct.pack("<HHI4s", 0x010F, 2, 4, b"Cam\x00")
+    ifd0 += struct.pack("<HHII", 0x8769, 4, 1, 38) + struct.pack("<I", 0)
+    exif = struct.pack("<H", 2) + struct.pack("<HHII", 0x9003, 2, 20, 68) + struct.pack("<HHII", 0xA005, 4, 1, 88)
+    exif += struct.pack("<I", 0) + b"2021:02:03 04:05:06\x00"
+    interop = struct.pack("<H", 1) + struct.pack("<HHI4s", 0x0001, 2, 4, b"R98\x00") + struct.pack("<I", 0)
+    return b"Exif\x00\x00" + b"II*\x00" + struct.pack("<I", 8) + ifd0 + exif + interop

@@ -95,9 +95,7 @@ def validate(root: str) -> tuple[bool, str]:
     return all_good, messages
 
 
-def test_two_versions_make_a_valid_ocfl_root_for_ocfl_py(
-    ocfl_backend: OcflBackend, history: ObjectHistory
-) -> None:
+def test_two_versions_make_a_valid_ocfl_root_for_ocfl_py(ocfl_backend: OcflBackend, history: ObjectHistory) -> None:
     store = ocfl_backend.store
     written_v1 = ocfl.write_version(store, OCFL_ID, history.versions, 1, history.open_source)
     written_v2 = ocfl.write_version(store, OCFL_ID, history.versions, 2, history.open_source)
@@ -168,9 +166,7 @@ def test_object_root_matches_the_extension_examples() -> None:
     assert ocfl.object_root("..hor/rib:le-$id") == "487/326/d8c/%2e%2ehor%2frib%3ale-%24id"
 
 
-def test_re_running_a_version_uploads_nothing_and_changes_nothing(
-    tmp_path: Path, history: ObjectHistory
-) -> None:
+def test_re_running_a_version_uploads_nothing_and_changes_nothing(tmp_path: Path, history: ObjectHistory) -> None:
     store = LocalStore("local-test", tmp_path)
     ocfl.write_version(store, OCFL_ID, history.versions, 1, history.open_source)
     before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
@@ -222,9 +218,7 @@ def test_a_corrupt_leftover_from_a_crash_is_rewritten(tmp_path: Path, history: O
     assert leftover.read_bytes() == history.data[first.content_path]
 
 
-def test_a_different_history_on_the_store_is_never_overwritten(
-    tmp_path: Path, history: ObjectHistory
-) -> None:
+def test_a_different_history_on_the_store_is_never_overwritten(tmp_path: Path, history: ObjectHistory) -> None:
     store = LocalStore("local-test", tmp_path)
     ocfl.write_version(store, OCFL_ID, history.versions, 1, history.open_source)
     v1 = history.versions[0]

@@ -25,8 +25,9 @@ def receive(obj: HeritageObject, path: Path, name: str | None = None) -> Asset:
     staged = path.parent / f"staged-{path.name}"
     shutil.copyfile(path, staged)
     data = path.read_bytes()
-    asset, _ = actions.receive_file(obj, staged, name or path.name, hashlib.sha256(data).hexdigest(), len(data),
-                                    enqueue=False)
+    asset, _ = actions.receive_file(
+        obj, staged, name or path.name, hashlib.sha256(data).hexdigest(), len(data), enqueue=False
+    )
     return asset
 
 
@@ -37,8 +38,12 @@ def obj(personas):
 
 @pytest.fixture
 def jpeg(tmp_path):
-    return imagegen.make_jpeg(tmp_path / "ceiling.jpg", size=(300, 200), exif=imagegen.make_exif(orientation=6),
-                              icc=imagegen.srgb_icc())
+    return imagegen.make_jpeg(
+        tmp_path / "ceiling.jpg",
+        size=(300, 200),
+        exif=imagegen.make_exif(orientation=6),
+        icc=imagegen.srgb_icc(),
+    )
 
 
 def store_roots(settings) -> list[Path]:
@@ -62,8 +67,13 @@ def test_a_photo_becomes_a_verified_ocfl_object_on_both_local_stores(obj, jpeg, 
     for root in store_roots(settings):
         validate_local_root(root)
     kinds = set(PreservationEvent.objects.filter(object=obj).values_list("event_type", flat=True))
-    assert {"ingestion", "message digest calculation", "format identification", "normalization",
-            "replication"} <= kinds
+    assert {
+        "ingestion",
+        "message digest calculation",
+        "format identification",
+        "normalization",
+        "replication",
+    } <= kinds
 
 
 def test_files_added_later_make_a_new_version_identical_on_every_store(obj, jpeg, tmp_path, settings):
@@ -89,11 +99,12 @@ def test_running_each_step_twice_changes_nothing(obj, jpeg):
     assert (Asset.objects.count(), Replica.objects.count(), obj.versions.count()) == counts
 
 
-def test_a_store_that_is_down_leaves_the_object_under_replicated_until_the_sweeper_heals_it(
-    obj, jpeg, settings
-):
+def test_a_store_that_is_down_leaves_the_object_under_replicated_until_the_sweeper_heals_it(obj, jpeg, settings):
     healthy = settings.ARCHIVE_STORES[1]["options"]["root"]
-    settings.ARCHIVE_STORES[1]["options"]["root"] = healthy + "-unmounted"  # a disk that is not there
+    blocker = Path(healthy).parent / "not-a-disk"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("a file where the store's disk should be")
+    settings.ARCHIVE_STORES[1]["options"]["root"] = str(blocker / "store")  # a disk that is not there
     registry.reset()
     original = pipeline.run_in_process(receive(obj, jpeg))
     assert Replica.objects.filter(asset=original, store__name="local-a", state="ok").exists()

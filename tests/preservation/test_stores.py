@@ -120,9 +120,7 @@ def test_a_wrong_digest_raises_and_leaves_nothing(backend: Backend) -> None:
         assert sorted(p.name for p in backend.path_of("").iterdir()) == [], "no temporary file left behind"
 
 
-def test_bytes_changed_by_the_store_are_detected_and_removed(
-    backend: Backend, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_bytes_changed_by_the_store_are_detected_and_removed(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
     """Simulate a store that returns other bytes than it was given: the read-back check catches it."""
     if backend.kind == "local":
         monkeypatch.setattr("preservation.stores.local.sha256_file", lambda path: ("0" * 64, 0))

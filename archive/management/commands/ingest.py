@@ -24,7 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="+", type=Path, help="Folders or files to ingest.")
         parser.add_argument("--collection", required=True, help="Slug of the target collection.")
         parser.add_argument(
-            "--access", choices=AccessLevel.values, help="Access level of new objects (default: the collection's)."
+            "--access",
+            choices=AccessLevel.values,
+            help="Access level of new objects (default: the collection's).",
         )
         parser.add_argument("--publish", action="store_true", help="Publish new objects at once (else drafts).")
         parser.add_argument(
@@ -32,8 +34,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--timeout", type=int, default=3600, help="Seconds to wait for workers (--workers).")
 
-    def handle(self, *args, paths: list[Path], collection: str, access: str | None, publish: bool,
-               workers: bool, timeout: int, verbosity: int, **options) -> None:
+    def handle(
+        self,
+        *args,
+        paths: list[Path],
+        collection: str,
+        access: str | None,
+        publish: bool,
+        workers: bool,
+        timeout: int,
+        verbosity: int,
+        **options,
+    ) -> None:
         try:
             target = Collection.objects.get(slug=collection)
         except Collection.DoesNotExist as missing:

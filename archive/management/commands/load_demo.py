@@ -73,9 +73,7 @@ class Command(BaseCommand):
         existing = HeritageObject.objects.filter(collection=collection, source_reference=entry["file"]).first()
         if existing:
             return existing
-        texts = {
-            lang: (title, entry.get("description", {}).get(lang, "")) for lang, title in entry["title"].items()
-        }
+        texts = {lang: (title, entry.get("description", {}).get(lang, "")) for lang, title in entry["title"].items()}
         return actions.create_object(
             collection,
             texts,
