@@ -42,6 +42,12 @@ def peak_memory_kib(pid: int) -> int:
 
 def test_a_2_gb_upload_streams_with_bounded_server_memory(transactional_db, personas, settings, tmp_path):
     obj = make_object(personas.collection, "Large scan", published=False)
+    # The server subprocess runs the real settings: give the curator a password hash it accepts.
+    from django.conf import global_settings
+
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+    personas.curator.set_password("pw-for-tests-123")
+    personas.curator.save()
     source = tmp_path / "large-scan.bin"
     with open(source, "wb") as handle:  # sparse: reading it costs no disk
         handle.truncate(SIZE)
