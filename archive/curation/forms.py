@@ -50,6 +50,10 @@ class ObjectForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if collections is not None:
             self.fields["collection"].queryset = collections
+            if not self.instance.pk and len(collections) == 1:
+                only = collections[0]
+                self.fields["collection"].initial = only.pk
+                self.fields["access_level"].initial = only.default_access_level
         if self.instance.pk:
             self.fields["keywords_text"].initial = ", ".join(self.instance.keywords)
 

@@ -53,6 +53,7 @@
       headers: { "X-CSRFToken": csrfToken() },
       metadata: { filename: file.name, filetype: file.type, object: objectId },
       onError: function (error) {
+        uploading -= 1;
         item.className = "error";
         label.textContent = " " + (error.originalResponse ? error.originalResponse.getBody() : error.message);
       },
@@ -63,11 +64,14 @@
         refreshOverall();
       },
       onSuccess: function () {
+        uploading -= 1;
         item.className = "done";
         label.textContent = " ✓";
         poll();
       }
     });
+    uploading += 1;
+    wasBusy = true;
     upload.findPreviousUploads().then(function (previous) {
       if (previous.length) { upload.resumeFromPreviousUpload(previous[0]); }
       upload.start();
@@ -80,6 +84,8 @@
   });
 
   var timer = null;
+  var wasBusy = false;
+  var uploading = 0;
   function render(data) {
     var tbody = document.querySelector("#assets tbody");
     var busy = false;
@@ -116,7 +122,10 @@
       timer = null;
       fetch(statusUrl, { credentials: "same-origin" })
         .then(function (r) { return r.json(); })
-        .then(function (data) { if (render(data)) { poll(); } })
+        .then(function (data) {
+          if (render(data) || uploading > 0) { wasBusy = true; poll(); }
+          else if (wasBusy) { window.location.reload(); }  /* show the new replicas, versions and events */
+        })
         .catch(function () { poll(); });
     }, 1500);
   }
