@@ -67,7 +67,7 @@ def stage_copy(source: Path) -> tuple[Path, str, int]:
     """Copy a file into staging, hashing it in the same pass. Refuses when the disk would fill."""
     size = source.stat().st_size
     root = staging_root() / "uploads"
-    if size + int(getattr(settings, "ARCHIVE_STAGING_RESERVE_BYTES", 1024**3)) > free_bytes(root):
+    if size + settings.ARCHIVE_STAGING_RESERVE_BYTES > free_bytes(root):
         raise OSError(f"not enough free space in staging to copy {source.name} ({size} bytes)")
     target = root / f"batch-{uuid.uuid4()}.part"
     digest = hashlib.sha256()

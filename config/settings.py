@@ -162,14 +162,26 @@ CELERY_BEAT_SCHEDULE = {
 ARCHIVE_MAX_IMAGE_PIXELS = env_int("ARCHIVE_MAX_IMAGE_PIXELS", 200_000_000)
 ARCHIVE_MAX_UPLOAD_BYTES = env_int("ARCHIVE_MAX_UPLOAD_BYTES", 20 * 1024**3)
 ARCHIVE_MIN_COPIES = env_int("ARCHIVE_MIN_COPIES", 2)
-ARCHIVE_ACCESS_MAX_PX = env_int("ARCHIVE_ACCESS_MAX_PX", 2048)
-ARCHIVE_THUMBNAIL_MAX_PX = env_int("ARCHIVE_THUMBNAIL_MAX_PX", 256)
+# Free space kept on the staging disk: an upload that would eat into it is refused before any byte.
+ARCHIVE_STAGING_RESERVE_BYTES = env_int("ARCHIVE_STAGING_RESERVE_BYTES", 1024**3)
+# Constructor options of each processor (preservation/processors/registry.py), by format key.
+ARCHIVE_PROCESSORS = {
+    "image": {
+        "access_long_side": env_int("ARCHIVE_ACCESS_MAX_PX", 2048),
+        "thumbnail_long_side": env_int("ARCHIVE_THUMBNAIL_MAX_PX", 256),
+        "access_format": env("ARCHIVE_ACCESS_FORMAT", "jpeg"),
+        # None = uncompressed TIFF masters (readable by any TIFF reader, fastest); "zlib" = Deflate.
+        "master_compression": env("ARCHIVE_MASTER_COMPRESSION") or None,
+    },
+}
 ARCHIVE_OCFL_ID_PREFIX = env("ARCHIVE_OCFL_ID_PREFIX", "urn:heritage-archive:")
 # Retries of a task that meets an unreachable store; the sweeper takes over after them.
 ARCHIVE_TASK_MAX_RETRIES = env_int("ARCHIVE_TASK_MAX_RETRIES", 6)
 ARCHIVE_TASK_RETRY_BACKOFF_MAX = env_int("ARCHIVE_TASK_RETRY_BACKOFF_MAX", 600)
 # Work left in a non-final state longer than this is re-queued by the sweeper.
 ARCHIVE_STUCK_AFTER_SECONDS = env_int("ARCHIVE_STUCK_AFTER_SECONDS", 900)
+# Unfinished uploads untouched this long are removed (their partial file too) by the sweeper.
+ARCHIVE_UPLOAD_EXPIRY_DAYS = env_int("ARCHIVE_UPLOAD_EXPIRY_DAYS", 7)
 
 _ALL_LEVELS = ["public", "community", "restricted"]
 

@@ -136,7 +136,7 @@ def process_asset(asset: Asset) -> bool:
     workdir = source.parent / "work"
     shutil.rmtree(workdir, ignore_errors=True)  # a crashed earlier run may have left partial files
     workdir.mkdir(parents=True)
-    processor = get_processor(asset.format_key)
+    processor = get_processor(asset.format_key, **settings.ARCHIVE_PROCESSORS.get(asset.format_key, {}))
     try:
         result = processor.process(source, workdir, limits())
     except ProcessingError as error:

@@ -2,8 +2,8 @@
 
 Retries run out and a broker restarted without persistence forgets its queue; the sweeper looks at
 the rows instead: originals stuck before processing finished, processed files not yet in a version,
-objects whose latest version has not reached every allowed store. It re-queues each, at most once
-per interval, so an outage of any length heals when the store returns.
+objects whose latest version has not reached every allowed store, and abandoned uploads. It re-queues
+each at most once per interval, so an outage of any length heals when the store returns.
 """
 
 from __future__ import annotations
@@ -11,59 +11,68 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Max, Q
+from django.db.models import F, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from archive.models import Asset, HeritageObject
+from archive.models import Asset, HeritageObject, Upload
 from preservation.models import StoreObject
+from preservation.staging import upload_part_path
+
+BATCH = 500  # objects re-queued per store per sweep; the next sweep takes the next batch
 
 
 def sweep(now=None) -> dict:
     """Queue what is unfinished; return counts per kind (for logs and tests)."""
     from preservation import tasks
-    from preservation.replication import ensure_store_rows, store_names_for
+    from preservation.replication import ensure_store_rows
+    from preservation.stores.registry import store_config
 
     now = now or timezone.now()
     stuck_before = now - timedelta(seconds=settings.ARCHIVE_STUCK_AFTER_SECONDS)
-    counts = {"ingest": 0, "process": 0, "package": 0, "replicate": 0}
+    counts = {"ingest": 0, "process": 0, "package": 0, "replicate": 0, "expired_uploads": 0}
 
-    for asset_id in Asset.objects.filter(
-        role=Asset.Role.ORIGINAL, status=Asset.State.RECEIVED, updated__lt=stuck_before
-    ).values_list("id", flat=True):
-        Asset.objects.filter(pk=asset_id).update(updated=now)
-        tasks.ingest.delay(str(asset_id))
-        counts["ingest"] += 1
-    for asset_id in Asset.objects.filter(
-        role=Asset.Role.ORIGINAL, status=Asset.State.PROCESSING, updated__lt=stuck_before
-    ).values_list("id", flat=True):
-        Asset.objects.filter(pk=asset_id).update(updated=now)
-        tasks.process.delay(str(asset_id))
-        counts["process"] += 1
-    for object_id in (
-        Asset.objects.filter(status=Asset.State.READY, version__isnull=True, updated__lt=stuck_before)
-        .values_list("object_id", flat=True)
-        .distinct()
+    for state, task, kind in (
+        (Asset.State.RECEIVED, tasks.ingest, "ingest"),
+        (Asset.State.PROCESSING, tasks.process, "process"),
     ):
+        stuck = Asset.objects.filter(role=Asset.Role.ORIGINAL, status=state, updated__lt=stuck_before)
+        for asset_id in stuck.values_list("id", flat=True)[:BATCH]:
+            Asset.objects.filter(pk=asset_id).update(updated=now)
+            task.delay(str(asset_id))
+            counts[kind] += 1
+    unpackaged = Asset.objects.filter(status=Asset.State.READY, version__isnull=True, updated__lt=stuck_before)
+    for object_id in unpackaged.values_list("object_id", flat=True).distinct()[:BATCH]:
         tasks.package.delay(object_id)
         counts["package"] += 1
 
-    stores = ensure_store_rows()
-    retry_before = now - timedelta(seconds=float(settings.CELERY_BEAT_SCHEDULE["sweep-under-replicated"]["schedule"]))
-    with_versions = HeritageObject.objects.annotate(head=Max("versions__number")).filter(head__isnull=False)
-    for obj in with_versions:
-        for name in store_names_for(obj):
-            state = StoreObject.objects.filter(object=obj, store=stores[name]).first()
-            if state and state.head_version >= obj.head:
-                continue
-            if state and (
-                (state.lease_until and state.lease_until > now)
-                or (state.last_attempt_at and state.last_attempt_at > retry_before)
-            ):
-                continue
-            if state:
-                StoreObject.objects.filter(pk=state.pk).filter(
-                    Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=retry_before)
-                ).update(last_attempt_at=now)
-            tasks.replicate.delay(obj.pk, name)
+    interval = float(settings.CELERY_BEAT_SCHEDULE["sweep-under-replicated"]["schedule"])
+    retry_before = now - timedelta(seconds=interval)
+    for name, row in ensure_store_rows().items():
+        levels = store_config(name).get("access_levels") or ["public", "community", "restricted"]
+        reached = StoreObject.objects.filter(object=OuterRef("pk"), store=row)
+        behind = (
+            HeritageObject.objects.filter(access_level__in=levels)
+            .annotate(
+                head=Max("versions__number"),
+                stored=Coalesce(Subquery(reached.values("head_version")[:1]), Value(0)),
+                lease=Subquery(reached.values("lease_until")[:1]),
+                last_attempt=Subquery(reached.values("last_attempt_at")[:1]),
+            )
+            .filter(head__isnull=False, stored__lt=F("head"))
+            .filter(Q(lease__isnull=True) | Q(lease__lte=now))
+            .filter(Q(last_attempt__isnull=True) | Q(last_attempt__lte=retry_before))
+        )
+        for object_id in behind.values_list("pk", flat=True)[:BATCH]:
+            StoreObject.objects.filter(object_id=object_id, store=row).update(last_attempt_at=now)
+            tasks.replicate.delay(object_id, name)
             counts["replicate"] += 1
+
+    expired = Upload.objects.filter(
+        completed_at__isnull=True, updated__lt=now - timedelta(days=settings.ARCHIVE_UPLOAD_EXPIRY_DAYS)
+    )
+    for upload in expired[:BATCH]:
+        upload_part_path(upload.id).unlink(missing_ok=True)
+        upload.delete()
+        counts["expired_uploads"] += 1
     return counts

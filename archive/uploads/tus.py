@@ -57,7 +57,7 @@ def parse_metadata(header: str) -> dict[str, str]:
 
 
 def _reserve_bytes() -> int:
-    return int(getattr(settings, "ARCHIVE_STAGING_RESERVE_BYTES", 1024**3))
+    return settings.ARCHIVE_STAGING_RESERVE_BYTES
 
 
 @csrf_exempt

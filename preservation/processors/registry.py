@@ -30,6 +30,9 @@ def processor_class(key: str) -> type:
     return getattr(import_module(module_name), class_name)
 
 
-def get_processor(key: str) -> Processor:
-    """A processor instance for ``key`` (e.g. "image"); raises UnknownProcessor for an unknown key."""
-    return processor_class(key)()
+def get_processor(key: str, **options) -> Processor:
+    """A processor instance for ``key`` (e.g. "image"); raises UnknownProcessor for an unknown key.
+
+    ``options`` go to the processor's constructor; the pipeline passes ``settings.ARCHIVE_PROCESSORS[key]``.
+    """
+    return processor_class(key)(**options)
