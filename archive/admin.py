@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from archive.models import (
     Asset,
@@ -54,6 +55,7 @@ class AssetInline(admin.TabularInline):
 
 @admin.register(HeritageObject)
 class HeritageObjectAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["identifier", "title", "collection", "status", "access_level", "threat_level", "created"]
     list_filter = ["status", "access_level", "threat_type", "threat_level", "collection__community"]
     search_fields = ["identifier", "texts__title", "culture", "place_name"]

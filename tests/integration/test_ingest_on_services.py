@@ -34,8 +34,10 @@ def preserved(asset: Asset) -> bool:
 
 
 def photo(tmp_path, name="field-photo.jpg"):
+    """A small real JPEG; its size depends on the name so different names give different bytes."""
+    width = 600 + sum(map(ord, name)) % 97
     return imagegen.make_jpeg(
-        tmp_path / name, size=(640, 480), exif=imagegen.make_exif(orientation=6), icc=imagegen.srgb_icc()
+        tmp_path / name, size=(width, 480), exif=imagegen.make_exif(orientation=6), icc=imagegen.srgb_icc()
     )
 
 
@@ -181,3 +183,26 @@ def test_concurrent_uploads_of_the_same_bytes_make_one_asset(live_server, person
     assert Asset.objects.filter(object=obj, role="original").count() == 1
     assert Upload.objects.filter(object=obj, completed_at__isnull=False).count() == 6
     assert Upload.objects.filter(object=obj, duplicate=False).count() == 1
+
+
+def test_bulk_ingest_with_workers_waits_for_them_and_is_idempotent(
+    settings, two_s3_servers, start_worker, personas, tmp_path, capsys
+):
+    from django.core.management import call_command
+
+    use_s3_stores(settings, two_s3_servers)
+    start_worker()
+    batch = tmp_path / "field-trip"
+    (batch / "mosaic").mkdir(parents=True)
+    photo(batch / "mosaic", "north.jpg")
+    photo(batch / "mosaic", "south.jpg")
+    photo(batch, "loose.jpg")
+    args = [str(batch), "--collection", personas.collection.slug, "--workers", "--timeout", "180"]
+    call_command("ingest", *args, verbosity=0)
+    out = capsys.readouterr().out
+    assert "files ingested: 3; duplicates: 0; rejected: 0" in out
+    for asset in Asset.objects.filter(role="original"):
+        assert asset.replicas.filter(state="ok").count() == 2
+    call_command("ingest", *args, verbosity=0)
+    assert "files ingested: 0; duplicates: 3; rejected: 0" in capsys.readouterr().out
+    assert Asset.objects.filter(role="original").count() == 3
