@@ -138,6 +138,10 @@ def replicate_object(obj: HeritageObject, store_name: str) -> int:
     written = 0
     with lease(obj, store_row) as state:
         try:
+            # The store, not the catalogue, says how far it got: a store restored empty or from an older
+            # backup is brought forward from where it really is.
+            inventory = ocfl.read_inventory(store, obj.ocfl_id)
+            state.head_version = int(inventory["head"].lstrip("v")) if inventory else 0
             while True:
                 versions = ocfl_versions(obj)
                 head = len(versions)

@@ -215,3 +215,16 @@ def test_bulk_ingest_is_idempotent(personas, tmp_path, jpeg):
     before = (HeritageObject.objects.count(), Asset.objects.count(), PreservationEvent.objects.count())
     call_command("ingest", str(batch), "--collection", personas.collection.slug, verbosity=0)
     assert (HeritageObject.objects.count(), Asset.objects.count()) == before[:2]
+
+
+def test_a_store_restored_empty_is_rewritten_from_the_other_copies(obj, jpeg, settings):
+    from preservation.replication import replicate_object
+
+    pipeline.run_in_process(receive(obj, jpeg))
+    wiped = store_roots(settings)[1]
+    shutil.rmtree(wiped)
+    assert replicate_object(obj, "local-b") == 1  # staging is gone: the bytes come from local-a
+    validate_local_root(wiped)
+    for asset in Asset.objects.filter(object=obj):
+        replica = asset.replicas.get(store__name="local-b")
+        assert hashlib.sha256((wiped / replica.key).read_bytes()).hexdigest() == asset.sha256
