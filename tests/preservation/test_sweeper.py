@@ -42,3 +42,13 @@ def test_an_abandoned_upload_is_removed_with_its_partial_file(personas, settings
     Upload.objects.filter(pk=upload.pk).update(updated=timezone.now() - timedelta(days=8))
     assert sweeper.sweep()["expired_uploads"] == 1
     assert not part.exists() and not Upload.objects.exists()
+
+
+def test_too_few_stores_for_an_access_level_is_reported_at_start_up(settings):
+    from preservation.checks import check_stores
+
+    assert check_stores() == []
+    settings.ARCHIVE_STORES[1]["access_levels"] = ["public"]
+    messages = check_stores()
+    assert [m.id for m in messages] == ["preservation.W001", "preservation.W001"]
+    assert "'restricted'" in messages[-1].msg
