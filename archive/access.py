@@ -20,7 +20,7 @@ from django.utils import timezone
 from archive.identifiers import normalize_identifier
 from archive.models import AccessLevel, Asset, HeritageObject, Role, Status
 
-PUBLIC_ROLES = {Asset.Role.ACCESS, Asset.Role.THUMBNAIL}
+PUBLIC_ROLES = {Asset.Role.ACCESS, Asset.Role.THUMBNAIL, Asset.Role.PREVIEW}
 
 
 def _community_ids(user, role: str | None = None) -> list[int]:

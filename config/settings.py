@@ -162,6 +162,8 @@ CELERY_BEAT_SCHEDULE = {
 ARCHIVE_MAX_IMAGE_PIXELS = env_int("ARCHIVE_MAX_IMAGE_PIXELS", 200_000_000)
 ARCHIVE_MAX_UPLOAD_BYTES = env_int("ARCHIVE_MAX_UPLOAD_BYTES", 20 * 1024**3)
 ARCHIVE_MIN_COPIES = env_int("ARCHIVE_MIN_COPIES", 2)
+# Format keys processed on the "heavy" queue (run a worker with -Q heavy, concurrency sized to memory).
+ARCHIVE_HEAVY_FORMATS = {"mesh", "pointcloud"}
 # Free space kept on the staging disk: an upload that would eat into it is refused before any byte.
 ARCHIVE_STAGING_RESERVE_BYTES = env_int("ARCHIVE_STAGING_RESERVE_BYTES", 1024**3)
 # Constructor options of each processor (preservation/processors/registry.py), by format key.

@@ -37,6 +37,11 @@ def _job(asset: Asset) -> ProcessingJob:
     return job
 
 
+def processing_queue(asset: Asset) -> str:
+    """3D scans take minutes and gigabytes: they get their own queue so photo ingest is never starved."""
+    return "heavy" if asset.format_key in settings.ARCHIVE_HEAVY_FORMATS else "media"
+
+
 def quarantine(asset: Asset, message: str) -> None:
     """Move a rejected original out of staging into quarantine. It never reaches a store.
 
@@ -160,10 +165,10 @@ def process_asset(asset: Asset) -> bool:
             Asset.objects.update_or_create(
                 derived_from=asset,
                 role=derivative.role,
+                filename=sanitize_filename(derivative.filename),
                 defaults={
                     "object": asset.object,
                     "original_name": derivative.filename,
-                    "filename": sanitize_filename(derivative.filename),
                     "size": size,
                     "sha256": digest,
                     "puid": derivative.puid,

@@ -32,14 +32,16 @@ def sweep(now=None) -> dict:
     stuck_before = now - timedelta(seconds=settings.ARCHIVE_STUCK_AFTER_SECONDS)
     counts = {"ingest": 0, "process": 0, "package": 0, "replicate": 0, "expired_uploads": 0}
 
-    for state, task, kind in (
-        (Asset.State.RECEIVED, tasks.ingest, "ingest"),
-        (Asset.State.PROCESSING, tasks.process, "process"),
-    ):
+    from preservation.pipeline import processing_queue
+
+    for state, kind in ((Asset.State.RECEIVED, "ingest"), (Asset.State.PROCESSING, "process")):
         stuck = Asset.objects.filter(role=Asset.Role.ORIGINAL, status=state, updated__lt=stuck_before)
-        for asset_id in stuck.values_list("id", flat=True)[:BATCH]:
-            Asset.objects.filter(pk=asset_id).update(updated=now)
-            task.delay(str(asset_id))
+        for asset in stuck[:BATCH]:
+            Asset.objects.filter(pk=asset.pk).update(updated=now)
+            if kind == "ingest":
+                tasks.ingest.delay(str(asset.pk))
+            else:
+                tasks.process.apply_async((str(asset.pk),), queue=processing_queue(asset))
             counts[kind] += 1
     unpackaged = Asset.objects.filter(status=Asset.State.READY, version__isnull=True, updated__lt=stuck_before)
     for object_id in unpackaged.values_list("object_id", flat=True).distinct()[:BATCH]:

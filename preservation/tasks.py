@@ -41,7 +41,7 @@ def ingest(self, asset_id: str) -> None:
     asset = Asset.objects.select_related("object").get(pk=asset_id)
     try:
         if pipeline.ingest_asset(asset):
-            process.delay(asset_id)
+            process.apply_async((asset_id,), queue=pipeline.processing_queue(asset))
     except TRANSIENT as error:
         if _permanent(error):
             raise
@@ -50,7 +50,7 @@ def ingest(self, asset_id: str) -> None:
 
 @shared_task(bind=True, name="preservation.process", acks_late=True)
 def process(self, asset_id: str) -> None:
-    """Validate and normalize one original (CPU heavy), then package its object."""
+    """Validate and normalize one original (CPU heavy: queue "media", or "heavy" for 3D), then package it."""
     asset = Asset.objects.select_related("object").get(pk=asset_id)
     try:
         if pipeline.process_asset(asset):

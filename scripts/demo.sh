@@ -84,7 +84,7 @@ trap 'exit 143' TERM
 echo "==> Celery worker + beat (log: $MEDIA/worker.log)"
 # setsid: its own session and process group, so a Ctrl-C in the terminal does not reach it; the trap
 # stops it after the web server (warm shutdown: running tasks finish, late acks keep the rest queued).
-setsid "$CELERY" -A config worker -B -Q ingest,media,replication --concurrency 2 --loglevel INFO \
+setsid "$CELERY" -A config worker -B -Q ingest,media,heavy,replication --concurrency 2 --loglevel INFO \
     --schedule "$MEDIA/celerybeat-schedule" >"$MEDIA/worker.log" 2>&1 </dev/null &
 worker_pid=$!
 

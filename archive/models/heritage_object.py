@@ -186,6 +186,7 @@ class Asset(models.Model):
         MASTER = "master", _("Preservation master")
         ACCESS = "access", _("Access copy")
         THUMBNAIL = "thumbnail", _("Thumbnail")
+        PREVIEW = "preview", _("Small 3D preview")
 
     class State(models.TextChoices):
         RECEIVED = "received", _("Received")
@@ -230,10 +231,11 @@ class Asset(models.Model):
                 condition=models.Q(role="original") & ~models.Q(status="discarded"),
                 name="one_original_per_digest",
             ),
+            # A 3D master may come with its textures: several masters, one per file name.
             models.UniqueConstraint(
-                fields=["derived_from", "role"],
+                fields=["derived_from", "role", "filename"],
                 condition=models.Q(derived_from__isnull=False),
-                name="one_derivative_per_role",
+                name="one_derivative_per_role_and_name",
             ),
         ]
         indexes = [models.Index(fields=["status", "updated"])]
