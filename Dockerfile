@@ -8,9 +8,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     ARCHIVE_MEDIA_ROOT=/var/lib/heritage/media
 
-# libmagic1: python-magic's MIME identification.
+# libmagic1: python-magic's MIME identification; libusb-1.0-0: Open3D; Vulkan/GL: headless 3D thumbnails.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmagic1 \
+    && apt-get install -y --no-install-recommends libmagic1 libusb-1.0-0 libvulkan1 mesa-vulkan-drivers libegl1 libgl1 \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

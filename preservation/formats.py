@@ -7,6 +7,14 @@ not in the table is kept as received ("no normalization policy").
 
 fido runs in-process (one instance, created on first use, shared under a lock): its start-up costs
 about 0.1-0.3 s, a match about 3-10 ms.
+
+3D models and point clouds (:func:`sniff_3d`): fido has signatures for PLY, ASCII STL, OBJ (only with
+decimal coordinates), MTL, glTF and GLB, none for binary STL, OFF, PCD, XYZ or PTS. So the archive checks
+the structure of every 3D format itself (``processors/mesh_read_sniff.py``), from the first 64 KB and the
+file size (binary STL: 84 + 50 x the declared triangle count == size), and gives the PRONOM PUID where
+PRONOM has one (``MESH_PUIDS``) or a documented local key (``LOCAL_FORMATS``, ``puid`` ""). The format
+key also follows the content: a PLY without faces is a "pointcloud", a zip holding a model is a "mesh" (its
+processor opens it safely), an MTL file or a glTF 1.0 file is kept as received (format key None).
 """
 
 from __future__ import annotations
@@ -14,21 +22,28 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import fido
 import magic
 from fido.versions import get_local_versions
 
+from preservation.processors import mesh_header as mh
+from preservation.processors.mesh_read_sniff import Sniffed3D
+from preservation.processors.mesh_read_sniff import sniff_3d as _sniff_3d
+
 __all__ = [
     "AGENT",
     "FIDO_VERSION",
     "IMAGE_PUIDS",
+    "LOCAL_FORMATS",
+    "MESH_PUIDS",
     "POLICY",
     "PRONOM_VERSION",
     "Identification",
     "identify",
+    "sniff_3d",
 ]
 
 FIDO_VERSION: str = fido.__version__
@@ -83,8 +98,71 @@ WEBP_PUIDS = {
 }
 IMAGE_PUIDS: dict[str, str] = {**JPEG_PUIDS, **PNG_PUIDS, **TIFF_PUIDS, **WEBP_PUIDS}
 
-# PUID -> processor key. One line per new format family.
+# 3D PUIDs, checked against fido's formats-v109.xml. Deliberately absent: glTF 1.0 (fmt/1314: trimesh reads
+# glTF 2.0 only), E57 (fmt/643) and LAS (fmt/368-370): identified by fido, kept as received until a reader
+# exists (pye57, laspy); MTL (fmt/1211) is a companion file, identified but kept as received.
+MESH_PUIDS = {
+    "fmt/831": "PLY",  # Polygon File Format (ASCII and binary; fido signature)
+    "x-fmt/108": "STL",  # STL ASCII (fido signature needs "solid " + "facet normal"; the archive's check is looser)
+    "fmt/865": "STL",  # STL Binary: PRONOM has no signature; the archive's size check identifies it
+    "fmt/1210": "OBJ",  # Wavefront OBJ (fido's signature needs decimal points; the archive's check does not)
+    "fmt/1315": "glTF",  # glTF 2.0, JSON
+    "fmt/1316": "glTF",  # GLB (binary glTF 2.0)
+}
+
+
+@dataclass(frozen=True)
+class LocalFormat:
+    """A format PRONOM has no PUID for: the archive's own key, name, processor key and how it is recognised."""
+
+    key: str
+    name: str
+    format_key: str | None
+    recognised_by: str
+
+
+# Local format keys (``Identification.local_key``; ``puid`` is ""). Each is recognised from content only.
+LOCAL_FORMATS: dict[str, LocalFormat] = {
+    f.key: f
+    for f in (
+        LocalFormat(
+            "local/off",
+            "Object File Format (OFF)",
+            "mesh",
+            "first word OFF, COFF, NOFF, STOFF ... (comments skipped), then integer counts",
+        ),
+        LocalFormat(
+            "local/pcd",
+            "Point Cloud Data (PCD)",
+            "pointcloud",
+            "a '# .PCD' comment or a VERSION line, with FIELDS and DATA lines (Point Cloud Library format)",
+        ),
+        LocalFormat(
+            "local/xyz",
+            "XYZ point cloud (text)",
+            "pointcloud",
+            "every line 3 to 16 numbers, whitespace or comma separated, the same count on each line",
+        ),
+        LocalFormat(
+            "local/pts",
+            "PTS point cloud (text, with point count)",
+            "pointcloud",
+            "a first line holding one integer (the point count), then XYZ lines",
+        ),
+        LocalFormat(
+            "local/glb1",
+            "Binary glTF 1.0 (KHR_binary_glTF)",
+            None,
+            "'glTF' magic with version 1; kept as received (no reader for glTF 1.0)",
+        ),
+    )
+}
+
+# PUID (or local key) -> processor key. One line per new format family. For 3D, identify() refines the
+# key from the content: a PLY without faces is "pointcloud"; a zip (x-fmt/263) holding a model is "mesh".
 POLICY: dict[str, str] = dict.fromkeys(IMAGE_PUIDS, "image")
+POLICY |= dict.fromkeys(MESH_PUIDS, "mesh")
+POLICY |= {key: f.format_key for key, f in LOCAL_FORMATS.items() if f.format_key}
 
 # Used only when fido has no signature match: libmagic recognises these from content too (for instance
 # a truncated JPEG, which fails fido's end-of-file marker pattern, so that it reaches the image
@@ -93,13 +171,24 @@ _MIME_FAMILY = {"image/jpeg": "JPEG", "image/png": "PNG", "image/tiff": "TIFF", 
 _MIME_POLICY = dict.fromkeys(_MIME_FAMILY, "image")
 _CANONICAL_MIME = {family: mime for mime, family in _MIME_FAMILY.items()}
 
-_EXTENSION_FAMILY = {
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".png": "PNG",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-    ".webp": "WebP",
+# Suffix -> (family, what the name claims). A name claiming a family the content does not confirm is flagged.
+_EXTENSION_CLAIMS = {
+    ".jpg": ("JPEG", "JPEG image"),
+    ".jpeg": ("JPEG", "JPEG image"),
+    ".png": ("PNG", "PNG image"),
+    ".tif": ("TIFF", "TIFF image"),
+    ".tiff": ("TIFF", "TIFF image"),
+    ".webp": ("WebP", "WebP image"),
+    ".ply": ("PLY", "PLY 3D model"),
+    ".stl": ("STL", "STL 3D model"),
+    ".obj": ("OBJ", "OBJ 3D model"),
+    ".mtl": ("MTL", "OBJ material library"),
+    ".off": ("OFF", "OFF 3D model"),
+    ".gltf": ("glTF", "glTF 3D model"),
+    ".glb": ("glTF", "GLB 3D model"),
+    ".pcd": ("PCD", "PCD point cloud"),
+    ".xyz": ("XYZ", "XYZ point cloud"),
+    ".pts": ("XYZ", "PTS point cloud"),
 }
 
 
@@ -111,9 +200,12 @@ class Identification:
     format_name: str | None
     mime: str | None
     format_key: str | None
-    by_signature: bool  # fido matched a byte signature (or a container signature)
-    extension_mismatch: str | None  # the name claims an image type the content does not confirm
+    by_signature: bool  # fido matched a byte signature (or container signature), or the archive's 3D check did
+    extension_mismatch: str | None  # the name claims a type the content does not confirm
     agent: str
+    local_key: str | None = None  # a LOCAL_FORMATS key when PRONOM has no PUID (puid is then "")
+    matched_by: str | None = None  # "fido", "archive" (sniff_3d's structural check) or None
+    model_format: str | None = None  # mesh_header format id ("ply", "stl-binary", "zip" ...) for 3D content
 
     @property
     def identified(self) -> bool:
@@ -184,6 +276,9 @@ def identify(path: Path, original_name: str) -> Identification:
     mime = magic.from_file(str(path), mime=True)
     matches = _FIDO.identify(path)
     best = _choose(matches)
+    sniffed = sniff_3d(path, original_name)
+    if sniffed is not None and not (best is not None and best.puid in IMAGE_PUIDS):
+        return _identified_3d(sniffed, matches, mime, original_name)
     if best is not None:
         puid = best.puid
         format_name = best.name if best.version in best.name else f"{best.name} {best.version}".strip()
@@ -206,6 +301,7 @@ def identify(path: Path, original_name: str) -> Identification:
         by_signature=best is not None,
         extension_mismatch=_extension_mismatch(original_name, family, format_name, puid, mime),
         agent=AGENT,
+        matched_by="fido" if best is not None else None,
     )
 
 
@@ -220,15 +316,72 @@ def _choose(matches: list[_Match]) -> _Match | None:
 def _extension_mismatch(
     original_name: str, family: str | None, format_name: str | None, puid: str | None, mime: str | None
 ) -> str | None:
-    claimed = _EXTENSION_FAMILY.get(Path(original_name).suffix.lower())
-    if claimed is None or claimed == family:
+    claim = _EXTENSION_CLAIMS.get(Path(original_name).suffix.lower())
+    if claim is None or claim[0] == family:
         return None
+    claimed, described = claim
     suffix = Path(original_name).suffix
     if family is not None:
         found = f"{family} ({format_name}, {puid})" if puid else f"{family} (libmagic: {mime})"
-        return f"the name ends in {suffix} ({claimed} image) but the content is {found}"
+        return f"the name ends in {suffix} ({described}) but the content is {found}"
     if puid:
-        found = f"{format_name} ({puid}), not an image"
-        return f"the name ends in {suffix} ({claimed} image) but the content is {found}"
+        found = f"{format_name} ({puid}), not an image" if described.endswith("image") else f"{format_name} ({puid})"
+        return f"the name ends in {suffix} ({described}) but the content is {found}"
     what = "empty" if mime == "inode/x-empty" else f"not a recognised format (libmagic: {mime or 'unknown'})"
-    return f"the name ends in {suffix} ({claimed} image) but the content is {what}"
+    return f"the name ends in {suffix} ({described}) but the content is {what}"
+
+
+# ------------------------------------------------------------------------------------------------------ 3D
+
+_MESH_MIME = {
+    mh.STL_ASCII: "model/stl",
+    mh.STL_BINARY: "model/stl",
+    mh.OBJ: "model/obj",
+    mh.MTL: "model/mtl",
+    mh.GLTF: "model/gltf+json",
+    mh.GLB: "model/gltf-binary",
+    mh.ZIP: "application/zip",
+}
+_FAMILY_3D = {
+    mh.PLY: "PLY",
+    mh.STL_ASCII: "STL",
+    mh.STL_BINARY: "STL",
+    mh.OBJ: "OBJ",
+    mh.MTL: "MTL",
+    mh.OFF: "OFF",
+    mh.GLTF: "glTF",
+    mh.GLB: "glTF",
+    mh.PCD: "PCD",
+    mh.XYZ: "XYZ",
+    mh.PTS: "XYZ",
+    mh.ZIP: "ZIP",
+}
+
+
+def sniff_3d(path: Path, original_name: str = "") -> Sniffed3D | None:
+    """The 3D format of ``path`` from its content (see ``mesh_read_sniff``), local keys resolved; else None."""
+    sniffed = _sniff_3d(path, original_name)
+    if sniffed is None or not sniffed.local_key:
+        return sniffed
+    local = LOCAL_FORMATS[sniffed.local_key]
+    return replace(sniffed, format_key=local.format_key, format_name=local.name)
+
+
+def _identified_3d(sniffed: Sniffed3D, matches: list[_Match], mime: str | None, original_name: str) -> Identification:
+    fido_agrees = bool(sniffed.puid) and any(m.puid == sniffed.puid for m in matches)
+    if mime in (None, "", "application/octet-stream", "text/plain", "application/json") or sniffed.fmt in _MESH_MIME:
+        mime = _MESH_MIME.get(sniffed.fmt, mime)
+    family = _FAMILY_3D[sniffed.fmt]
+    shown_puid = sniffed.puid or sniffed.local_key
+    return Identification(
+        puid=sniffed.puid,
+        format_name=sniffed.format_name,
+        mime=mime or None,
+        format_key=sniffed.format_key,
+        by_signature=fido_agrees or sniffed.certain,
+        extension_mismatch=_extension_mismatch(original_name, family, sniffed.format_name, shown_puid, mime),
+        agent=AGENT,
+        local_key=sniffed.local_key,
+        matched_by="fido" if fido_agrees else ("archive" if sniffed.certain else None),
+        model_format=sniffed.fmt,
+    )
