@@ -95,10 +95,16 @@ format: venv
 	@$(BIN)/ruff format .
 	@$(BIN)/ruff check --fix .
 
+# `make bench BENCH_ARGS="--photos 4 --json"` (options: benchmarks/README.md). The benchmark makes its own
+# database (heritage_bench on the SERVICES_DATABASE_URL server, dropped afterwards) and uses its own Redis db
+# (BENCH_BROKER_URL, flushed before and after), so the data of `make test` and `make demo` is never touched.
+BENCH_ARGS ?=
+BENCH_BROKER_URL ?= redis://127.0.0.1:6379/12
+
 bench: venv system-deps services
-	@test -f benchmarks/ingest.py || { echo "bench: benchmarks/ingest.py does not exist yet" >&2; exit 1; }
-	@echo "==> benchmarks/ingest.py  (DATABASE_URL=$(SERVICES_DATABASE_URL) CELERY_BROKER_URL=$(SERVICES_BROKER_URL))"
-	@$(SERVICES_ENV) $(BIN)/python benchmarks/ingest.py
+	@echo "==> benchmarks/ingest.py $(BENCH_ARGS)  (PostgreSQL database heritage_bench, Redis $(BENCH_BROKER_URL))"
+	@$(EMBEDDED_ENV) $(BIN)/python benchmarks/ingest.py --postgres '$(SERVICES_DATABASE_URL)' \
+	    --redis '$(BENCH_BROKER_URL)' $(BENCH_ARGS)
 
 # --- running ----------------------------------------------------------------------------------------
 

@@ -83,13 +83,16 @@ def ingest_asset(asset: Asset) -> bool:
         quarantine(asset, refusal(asset, "the file is empty (0 bytes)"))
         return False
     ident = formats.identify(path, asset.original_name)
-    asset.puid = ident.puid or ""
+    asset.puid = ident.puid or ident.local_key or ""  # a documented local key where PRONOM has no PUID
     asset.format_name = ident.format_name or ""
     asset.mime = ident.mime or ""
     asset.format_key = ident.format_key or ""
     asset.save(update_fields=["puid", "format_name", "mime", "format_key", "updated"])
     if ident.by_signature:
-        detail = f"Identified by signature as {ident.format_name} ({ident.puid}), MIME {ident.mime}."
+        detail = (
+            f"Identified by {'signature' if ident.matched_by != 'archive' else 'structure'} as "
+            f"{ident.format_name} ({asset.puid}), MIME {ident.mime}."
+        )
         outcome = events.Outcome.SUCCESS
     else:
         detail = f"No signature match (MIME by libmagic: {ident.mime or 'unknown'}); format unidentified."
