@@ -109,17 +109,22 @@ def ingest_source(
     """Stage and receive every file of one source object; run the pipeline here or enqueue it."""
     from preservation import pipeline, tasks
 
-    for path in source.files:
+    received = []
+    for path in source.files:  # receive every file first: an OBJ finds its MTL and textures beside it
         staged, sha256, size = stage_copy(path)
         asset, created = actions.receive_file(
             obj, staged, path.name, sha256, size, user=user, via="bulk ingest", enqueue=False
         )
-        if not created:
+        if created:
+            received.append((path, asset))
+        else:
             staged.unlink(missing_ok=True)
             report.duplicates.append(str(path))
-        elif in_process:
-            asset = pipeline.run_in_process(asset)
-            _classify(asset, path, report)
+            if on_file:
+                on_file(path)
+    for path, asset in received:
+        if in_process:
+            _classify(pipeline.run_in_process(asset), path, report)
         else:
             tasks.ingest.delay(str(asset.id))
             report.assets.append(asset)

@@ -164,6 +164,8 @@ ARCHIVE_MAX_UPLOAD_BYTES = env_int("ARCHIVE_MAX_UPLOAD_BYTES", 20 * 1024**3)
 ARCHIVE_MIN_COPIES = env_int("ARCHIVE_MIN_COPIES", 2)
 # Format keys processed on the "heavy" queue (run a worker with -Q heavy, concurrency sized to memory).
 ARCHIVE_HEAVY_FORMATS = {"mesh", "pointcloud"}
+# An OBJ or glTF whose MTL/textures are uploaded as separate files waits this long for them.
+ARCHIVE_COMPANION_WAIT_SECONDS = env_int("ARCHIVE_COMPANION_WAIT_SECONDS", 600)
 # Free space kept on the staging disk: an upload that would eat into it is refused before any byte.
 ARCHIVE_STAGING_RESERVE_BYTES = env_int("ARCHIVE_STAGING_RESERVE_BYTES", 1024**3)
 # Constructor options of each processor (preservation/processors/registry.py), by format key.
@@ -175,7 +177,15 @@ ARCHIVE_PROCESSORS = {
         # None = uncompressed TIFF masters (readable by any TIFF reader, fastest); "zlib" = Deflate.
         "master_compression": env("ARCHIVE_MASTER_COMPRESSION") or None,
     },
+    "mesh": {
+        "web_max_triangles": env_int("ARCHIVE_WEB_MAX_TRIANGLES", 500_000),
+        "web_max_points": env_int("ARCHIVE_WEB_MAX_POINTS", 2_000_000),
+        "max_vertices": env_int("ARCHIVE_MAX_MESH_VERTICES", 50_000_000),
+        "max_faces": env_int("ARCHIVE_MAX_MESH_FACES", 50_000_000),
+        "max_points": env_int("ARCHIVE_MAX_POINTS", 200_000_000),
+    },
 }
+ARCHIVE_PROCESSORS["pointcloud"] = ARCHIVE_PROCESSORS["mesh"]
 ARCHIVE_OCFL_ID_PREFIX = env("ARCHIVE_OCFL_ID_PREFIX", "urn:heritage-archive:")
 # Retries of a task that meets an unreachable store; the sweeper takes over after them.
 ARCHIVE_TASK_MAX_RETRIES = env_int("ARCHIVE_TASK_MAX_RETRIES", 6)

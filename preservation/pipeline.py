@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from archive.filenames import hostile_filename_reason, sanitize_filename
 from archive.models import Asset, HeritageObject, ObjectVersion
@@ -115,7 +116,31 @@ def ingest_asset(asset: Asset) -> bool:
     return True
 
 
-def process_asset(asset: Asset) -> bool:
+def companion_files(asset: Asset, folder: Path) -> dict[str, Path]:
+    """The other files uploaded to the same object (an OBJ's MTL and textures), by name.
+
+    Working copies are used where they still exist; files already released from staging are read back
+    from a verified replica into ``folder``.
+    """
+    from preservation.replication import asset_source
+
+    found: dict[str, Path] = {}
+    siblings = asset.object.assets.filter(role=Asset.Role.ORIGINAL).exclude(pk=asset.pk)
+    for sibling in siblings.exclude(status__in=[Asset.State.QUARANTINED, Asset.State.DISCARDED]):
+        if sibling.local_path and Path(sibling.local_path).is_file():
+            path = Path(sibling.local_path)
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{sibling.id}-{sibling.filename}"
+            with asset_source(sibling) as reader, open(path, "wb") as writer:
+                shutil.copyfileobj(reader, writer, 1024 * 1024)
+        for name in {sibling.filename, sibling.original_name}:
+            if name and not hostile_filename_reason(name):
+                found[name] = path
+    return found
+
+
+def process_asset(asset: Asset, *, wait_for_companions: bool = True) -> bool:
     """Validate, make the preservation master and access copies, verify them. Returns True when ready.
 
     A permanent ProcessingError quarantines the original; a transient one propagates (retry).
@@ -145,8 +170,16 @@ def process_asset(asset: Asset) -> bool:
     shutil.rmtree(workdir, ignore_errors=True)  # a crashed earlier run may have left partial files
     workdir.mkdir(parents=True)
     processor = get_processor(asset.format_key, **settings.ARCHIVE_PROCESSORS.get(asset.format_key, {}))
+    extra = {}
+    if getattr(processor, "uses_companions", False):
+        age = (timezone.now() - asset.created).total_seconds()
+        extra = {
+            "original_name": asset.filename,
+            "companions": companion_files(asset, workdir / "companions"),
+            "wait_for_companions": wait_for_companions and age < settings.ARCHIVE_COMPANION_WAIT_SECONDS,
+        }
     try:
-        result = processor.process(source, workdir, limits())
+        result = processor.process(source, workdir, limits(), **extra)
     except ProcessingError as error:
         shutil.rmtree(workdir, ignore_errors=True)
         if error.permanent:
@@ -234,7 +267,7 @@ def run_in_process(asset: Asset) -> Asset:
 
     if ingest_asset(asset):
         asset.refresh_from_db()
-        process_asset(asset)
+        process_asset(asset, wait_for_companions=False)
     asset.refresh_from_db()
     obj = asset.object
     package_object(obj)

@@ -31,13 +31,20 @@ def home(request: HttpRequest) -> HttpResponse:
 def object_detail(request: HttpRequest, identifier: str) -> HttpResponse:
     obj = get_object_for_viewer(request.user, identifier)
     curator = can_curate(request.user, obj)
-    files = visible_assets(request.user, obj).order_by("created")
-    access_copies = [a for a in files if a.role == Asset.Role.ACCESS]
+    files = list(visible_assets(request.user, obj).order_by("created"))
+    thumbnails = {a.derived_from_id: a for a in files if a.role == Asset.Role.THUMBNAIL}
+    images = [a for a in files if a.role == Asset.Role.ACCESS and a.mime.startswith("image/")]
+    models = [
+        {"glb": a, "poster": thumbnails.get(a.derived_from_id)}
+        for a in files
+        if a.role == Asset.Role.ACCESS and a.mime == "model/gltf-binary"
+    ]
     context = {
         "obj": obj,
         "texts": obj.texts.all(),
         "curator": curator,
-        "access_copies": access_copies,
+        "access_copies": images,
+        "models": models,
         "coordinates": public_coordinates(request.user, obj),
         "files": files if curator else [],
     }

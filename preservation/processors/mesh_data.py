@@ -39,6 +39,8 @@ class MeshData:
     source_format: str = ""
     units: str | None = None
     notes: list[str] = field(default_factory=list)  # what the reader changed or dropped, for events
+    # Files the model refers to (MTL, textures, buffers) that were not among the uploaded files.
+    missing_references: list[str] = field(default_factory=list)
     face_texture: np.ndarray | None = None
     vertex_attributes: dict[str, np.ndarray] = field(default_factory=dict)
     checks: list[str] = field(default_factory=list)

@@ -78,6 +78,8 @@ def _read(path: Path, fmt: str, name: str, folder: ModelFolder | None, workdir: 
     data = _load(path, fmt, name, header, folder, workdir, limits)
     data.notes[:0] = header.notes
     data.checks[:0] = header.checks
+    if folder is not None:
+        data.missing_references = list(dict.fromkeys(folder.missing))
     validate(data, name, limits)
     return data
 

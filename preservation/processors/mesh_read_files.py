@@ -235,6 +235,7 @@ class ModelFolder:
         self.base = base.strip("/")
         self.notes: list[str] = []
         self.used: list[str] = []  # relative names actually read
+        self.missing: list[str] = []  # references to files that were not uploaded (yet)
 
     def find(self, reference: str, what: str, referrer: str) -> Path | None:
         """The file ``reference`` names, or None (with a note) when it is outside, a link, or missing."""
@@ -266,6 +267,7 @@ class ModelFolder:
             candidate, relative = self._case_insensitive(relative)
             if candidate is None:
                 self.notes.append(f"{referrer}: the {what} {_short(reference)} was not among the uploaded files")
+                self.missing.append(relative)
                 return None
         self.used.append(relative)
         return candidate

@@ -13,6 +13,8 @@ from preservation.processors.base import Processor
 
 PROCESSORS: dict[str, str] = {
     "image": "preservation.processors.image.ImageProcessor",
+    "mesh": "preservation.processors.mesh.MeshProcessor",
+    "pointcloud": "preservation.processors.mesh.MeshProcessor",
 }
 
 
