@@ -6,6 +6,7 @@ accident; 16-bit samples have odd low-order bytes for the same reason.
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zlib
@@ -27,8 +28,12 @@ GPS_LAT = (48.0, 51.0, 24.12)  # 48.856700 N
 GPS_LON = (2.0, 21.0, 7.5)  # 2.352083 E
 
 
+@functools.cache
 def srgb_icc() -> bytes:
-    """A real ICC profile (littlecms' sRGB), so byte-equality of the profile is meaningful."""
+    """A real ICC profile (littlecms' sRGB), so byte-equality of the profile is meaningful.
+
+    Cached: littlecms stamps the creation time into the header, so two calls a second apart differ.
+    """
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
