@@ -129,17 +129,20 @@ class MeshProcessor:
         return made
 
     def _access(self, data: MeshData, workdir: Path, stem: str, events: list, agents: dict) -> list[Derivative]:
-        from preservation.processors.mesh_access import make_thumbnail_glb, make_web_glb
+        from preservation.processors.mesh_access import make_thumbnail_glb, make_web_glb, reduce_for_access
         from preservation.processors.mesh_render import render_thumbnail
 
+        # Reduce once to the web budget; the smaller levels start from there (half the time at 5M triangles).
+        level = reduce_for_access(data, self.web_max_triangles, self.web_max_points)
+        counts = f"from {data.face_count or data.vertex_count} {'triangles' if data.faces is not None else 'points'}"
         web = workdir / "access.glb"
-        report = make_web_glb(data, web, self.web_max_triangles, self.web_max_points)
-        events.append(EventRecord("creation", "success", "Web GLB: " + _report(report), agents["glb"]))
+        report = make_web_glb(level, web, self.web_max_triangles, self.web_max_points)
+        events.append(EventRecord("creation", "success", f"Web GLB {counts}: " + _report(report), agents["glb"]))
         preview = workdir / "preview.glb"
-        report = make_thumbnail_glb(data, preview, self.preview_max_triangles, self.preview_max_points)
+        report = make_thumbnail_glb(level, preview, self.preview_max_triangles, self.preview_max_points)
         events.append(EventRecord("creation", "success", "Preview GLB: " + _report(report), agents["glb"]))
         thumbnail = workdir / "thumbnail.png"
-        report = render_thumbnail(data, thumbnail, self.thumbnail_size)
+        report = render_thumbnail(level, thumbnail, self.thumbnail_size)
         events.append(EventRecord("creation", "success", "Thumbnail render: " + _report(report), agents["render"]))
         return [
             self._derivative("access", web, f"{stem}.glb", GLB_MIME),

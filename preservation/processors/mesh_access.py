@@ -1,12 +1,13 @@
 """Access copies of 3D data: a standard GLB the web viewer can load, small enough for a phone.
 
 Meshes above the triangle budget are decimated by quadric edge collapse with ``fast-simplification``
-(about 0.7 s for 1M triangles here, against 7-13 s for Open3D's ``simplify_quadric_decimation``, see
-DESIGN §10). fast-simplification moves geometry only, so its collapse history is replayed to carry vertex
-colours and UV coordinates onto the surviving vertices. A textured mesh is decimated with its borders (UV
-seams) pinned; if that cannot reach the budget the texture is baked into vertex colours instead, and the
-returned notes say so. Point clouds are averaged on a voxel grid whose size is searched so the count fits
-the budget. Every GLB is written by trimesh and read back with pygltflib and trimesh before it is accepted.
+(1M triangles to 500k in 0.7 s here, 5M in 4.8 s; Open3D's ``simplify_quadric_decimation`` took 6.7 s
+for 1M to 500k and 12.7 s for 1M to 50k, see DESIGN §10; peak memory about 2 GB for 5M triangles).
+fast-simplification moves geometry only, so its collapse history is replayed to carry vertex colours and
+UV coordinates onto the surviving vertices. A textured mesh is decimated with its borders (UV seams)
+pinned; if that cannot reach the budget the texture is baked into vertex colours instead, and the returned
+notes say so. Point clouds are averaged on a voxel grid whose size is searched so the count fits the
+budget. Every GLB is written by trimesh and read back with pygltflib and trimesh before it is accepted.
 
 glTF stores vertex colours as linear light (three.js and model-viewer read them so), while scans store
 sRGB: colours are converted on the way out, textures stay sRGB as the format requires. UVs follow the
@@ -33,7 +34,7 @@ THUMB_MAX_TRIANGLES = 50_000
 THUMB_MAX_POINTS = 200_000
 WEB_TEXTURE_PIXELS = 4096  # longest side of a texture in the web GLB
 THUMB_TEXTURE_PIXELS = 1024
-_MAX_PASSES = 4  # decimation passes before giving up on keeping borders
+_MAX_PASSES = 4  # fast-simplification passes before the fallbacks (bake the texture, finish with Open3D)
 _VOXEL_BITS = 21  # per axis, so a voxel key packs into one int64
 
 _SRGB_TO_LINEAR = np.round(
@@ -278,7 +279,7 @@ def reduce_for_access(
     """``data`` within the budgets (itself when already within), its ``notes`` saying what changed.
 
     Make the web level once and pass it to make_thumbnail_glb and render_thumbnail: reducing 5M triangles
-    takes about 10 s, reducing the 500k web level again under a second. Raises ProcessingError if the data
+    takes about 5 s (and 2 GB), reducing the 500k web level again under a second. Raises ProcessingError if the data
     is empty or cannot be brought within the triangle budget.
     """
     if data.vertex_count == 0:

@@ -41,6 +41,8 @@ BACKGROUND = (226, 226, 222)  # neutral light grey, sRGB
 CLAY = (196, 190, 180)  # neutral material when the data has no colour, sRGB
 FOV = 30.0  # vertical field of view, degrees
 AMBIENT, KEY, FILL = 0.30, 0.75, 0.20
+SUPERSAMPLE = 2  # the software renderer draws at 2x and averages: smooth edges
+_FRAGMENTS_PER_CHUNK = 1_000_000  # candidate pixels per batch: bounds the rasteriser's memory (~100 MB)
 # software first: in process, deterministic, faster here and exact on sRGB colours (see the module docstring)
 RENDERER_ORDER = {"auto": ("software", "open3d"), "open3d": ("open3d", "software"), "software": ("software",)}
 _SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -221,10 +223,6 @@ def _open3d_child(folder: Path) -> None:
     renderer.scene.view.set_shadowing(False)  # shadow maps showed acne on smooth surfaces here
     renderer.setup_camera(FOV, arrays["target"], arrays["eye"], arrays["up"])
     o3d.io.write_image(str(folder / "render.png"), renderer.render_to_image())
-
-
-SUPERSAMPLE = 2
-_FRAGMENTS_PER_CHUNK = 1_000_000  # candidate pixels per batch: bounds memory (~100 MB)
 
 
 def render_software(scene: Scene, size: int) -> Image.Image:
