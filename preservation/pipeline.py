@@ -8,6 +8,7 @@ leaves the same state as running it once.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -117,25 +118,41 @@ def ingest_asset(asset: Asset) -> bool:
 
 
 def companion_files(asset: Asset, folder: Path) -> dict[str, Path]:
-    """The other files uploaded to the same object (an OBJ's MTL and textures), by name.
+    """The other files uploaded to the same object that a model may refer to (MTL, textures, buffers).
 
-    Working copies are used where they still exist; files already released from staging are read back
-    from a verified replica into ``folder``.
+    Each is snapshotted into ``folder`` (a hard link where possible), so a sibling quarantined or released
+    meanwhile cannot pull the file away mid-read; files already released from staging are read back from a
+    verified replica. Other models are never companions; a sibling that cannot be read is left out (the
+    model then notes the missing reference).
     """
     from preservation.replication import asset_source
+    from preservation.stores.base import StoreError
 
     found: dict[str, Path] = {}
-    siblings = asset.object.assets.filter(role=Asset.Role.ORIGINAL).exclude(pk=asset.pk)
-    for sibling in siblings.exclude(status__in=[Asset.State.QUARANTINED, Asset.State.DISCARDED]):
-        if sibling.local_path and Path(sibling.local_path).is_file():
-            path = Path(sibling.local_path)
-        else:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{sibling.id}-{sibling.filename}"
-            with asset_source(sibling) as reader, open(path, "wb") as writer:
-                shutil.copyfileobj(reader, writer, 1024 * 1024)
+    siblings = (
+        asset.object.assets.filter(role=Asset.Role.ORIGINAL)
+        .exclude(pk=asset.pk)
+        .exclude(status__in=[Asset.State.QUARANTINED, Asset.State.DISCARDED])
+        .exclude(format_key__in=settings.ARCHIVE_HEAVY_FORMATS)
+    )
+    for sibling in siblings:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{sibling.id}-{sibling.filename}"
+        try:
+            if sibling.local_path and Path(sibling.local_path).is_file():
+                try:
+                    os.link(sibling.local_path, path)
+                except OSError:
+                    shutil.copyfile(sibling.local_path, path)
+            else:
+                with asset_source(sibling) as reader, open(path, "wb") as writer:
+                    shutil.copyfileobj(reader, writer, 1024 * 1024)
+        except (OSError, StoreError) as error:
+            log.warning("companion %s of %s unavailable: %s", sibling.filename, asset.filename, error)
+            path.unlink(missing_ok=True)
+            continue
         for name in {sibling.filename, sibling.original_name}:
-            if name and not hostile_filename_reason(name):
+            if name and name != asset.filename and not hostile_filename_reason(name):
                 found[name] = path
     return found
 

@@ -206,3 +206,38 @@ def test_bulk_ingest_with_workers_waits_for_them_and_is_idempotent(
     call_command("ingest", *args, verbosity=0)
     assert "files ingested: 0; duplicates: 3; rejected: 0" in capsys.readouterr().out
     assert Asset.objects.filter(role="original").count() == 3
+
+
+def test_3d_scans_go_through_the_heavy_queue_and_hostile_ones_leave_the_worker_unharmed(
+    settings, two_s3_servers, start_worker, live_server, personas, tmp_path
+):
+    import numpy as np
+
+    from tests.preservation import meshgen
+
+    use_s3_stores(settings, two_s3_servers)
+    start_worker()
+    obj = make_object(personas.collection, "Scanned altar", published=False)
+    sphere = meshgen.sphere(3)
+    good = meshgen.write_ply(tmp_path / "altar.ply", sphere.vertices.astype(np.float32), sphere.faces)
+    lying = tmp_path / "lying.ply"
+    lying.write_bytes(
+        b"ply\nformat binary_little_endian 1.0\nelement vertex 1000000000000\n"
+        b"property float x\nproperty float y\nproperty float z\nend_header\n"
+    )
+    headers = login(live_server.url, "curator")
+    upload(live_server.url, headers, lying, obj.identifier)
+    upload(live_server.url, headers, good, obj.identifier)
+
+    def originals():
+        return Asset.objects.filter(object=obj, role="original")
+
+    wait_for(lambda: originals().count() == 2 and all(preserved(a) for a in originals()), 180, what="both final")
+    by_name = {a.original_name: a for a in originals()}
+    assert by_name["lying.ply"].status == Asset.State.QUARANTINED
+    assert "1000000000000" in by_name["lying.ply"].status_message
+    assert by_name["altar.ply"].status == Asset.State.READY, by_name["altar.ply"].status_message
+    roles = set(Asset.objects.filter(object=obj, derived_from=by_name["altar.ply"]).values_list("role", flat=True))
+    assert roles == {"master", "access", "preview", "thumbnail"}
+    for asset in Asset.objects.filter(object=obj).exclude(status=Asset.State.QUARANTINED):
+        assert asset.replicas.filter(state="ok").count() == 2
