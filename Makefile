@@ -106,6 +106,15 @@ bench: venv system-deps services
 	@$(EMBEDDED_ENV) $(BIN)/python benchmarks/ingest.py --postgres '$(SERVICES_DATABASE_URL)' \
 	    --redis '$(BENCH_BROKER_URL)' $(BENCH_ARGS)
 
+# `make bench-mesh BENCH_MESH_ARGS="--sizes 1000000 --json"` (options: benchmarks/README.md). No services;
+# about 0.3 GB in the temporary folder and 5 GB of memory at the default 5M triangles.
+.PHONY: bench-mesh
+BENCH_MESH_ARGS ?=
+
+bench-mesh: venv system-deps
+	@echo "==> benchmarks/mesh.py $(BENCH_MESH_ARGS)"
+	@$(BIN)/python benchmarks/mesh.py $(BENCH_MESH_ARGS)
+
 # --- running ----------------------------------------------------------------------------------------
 
 demo: venv system-deps
