@@ -37,6 +37,7 @@ help:
 	@echo "make lint         ruff check + ruff format --check"
 	@echo "make format       ruff format + ruff check --fix"
 	@echo "make bench        benchmarks/ingest.py against PostgreSQL and Redis"
+	@echo "make bench-mesh   benchmarks/mesh.py: 1M and 5M triangles against the bare libraries"
 	@echo "make clean        caches and build output (keeps .venv and media/)"
 	@echo "make clean-media  the embedded demo's state under media/ (database, stores, broker, logs)"
 	@echo "make distclean    clean + clean-media + .venv"
