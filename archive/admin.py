@@ -56,8 +56,8 @@ class AssetInline(admin.TabularInline):
 @admin.register(HeritageObject)
 class HeritageObjectAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["identifier", "title", "collection", "status", "access_level", "threat_level", "created"]
-    list_filter = ["status", "access_level", "threat_type", "threat_level", "collection__community"]
+    list_display = ["identifier", "title", "collection", "status", "access_level", "threat_level", "damaged", "created"]
+    list_filter = ["damaged", "status", "access_level", "threat_type", "threat_level", "collection__community"]
     search_fields = ["identifier", "texts__title", "culture", "place_name"]
     readonly_fields = ["identifier", "created", "updated", "published_at"]
     inlines = [ObjectTextInline, AssetInline]

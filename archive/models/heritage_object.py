@@ -54,6 +54,10 @@ class HeritageObject(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    damaged = models.BooleanField(
+        default=False, help_text=_("A fixity audit found a file with no verified good copy in any store.")
+    )
+    damage_detail = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created"]
