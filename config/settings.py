@@ -149,12 +149,17 @@ CELERY_TASK_ROUTES = {
     "preservation.package": {"queue": "ingest"},
     "preservation.replicate": {"queue": "replication"},
     "preservation.sweep": {"queue": "ingest"},
+    "preservation.audit": {"queue": "replication"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "sweep-under-replicated": {
         "task": "preservation.sweep",
         "schedule": float(env("ARCHIVE_SWEEP_INTERVAL", "60")),
+    },
+    "fixity-audit": {
+        "task": "preservation.audit",
+        "schedule": float(env("ARCHIVE_AUDIT_INTERVAL", str(6 * 3600))),
     },
 }
 
@@ -192,6 +197,9 @@ ARCHIVE_TASK_MAX_RETRIES = env_int("ARCHIVE_TASK_MAX_RETRIES", 6)
 ARCHIVE_TASK_RETRY_BACKOFF_MAX = env_int("ARCHIVE_TASK_RETRY_BACKOFF_MAX", 600)
 # Work left in a non-final state longer than this is re-queued by the sweeper.
 ARCHIVE_STUCK_AFTER_SECONDS = env_int("ARCHIVE_STUCK_AFTER_SECONDS", 900)
+# Fixity: each scheduled audit re-hashes replicas not verified for this many days, at most this fast.
+ARCHIVE_AUDIT_EVERY_DAYS = float(env("ARCHIVE_AUDIT_EVERY_DAYS", "30"))
+ARCHIVE_AUDIT_MB_PER_S = float(env("ARCHIVE_AUDIT_MB_PER_S", "50"))
 # Unfinished uploads untouched this long are removed (their partial file too) by the sweeper.
 ARCHIVE_UPLOAD_EXPIRY_DAYS = env_int("ARCHIVE_UPLOAD_EXPIRY_DAYS", 7)
 

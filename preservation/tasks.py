@@ -91,3 +91,20 @@ def sweep() -> dict:
     from preservation.sweeper import sweep as run_sweep
 
     return run_sweep()
+
+
+@shared_task(name="preservation.audit", acks_late=True)
+def audit() -> dict:
+    """Scheduled fixity audit: replicas not verified for ARCHIVE_AUDIT_EVERY_DAYS, throttled, with repair."""
+    from preservation.fixity import audit as run_audit
+
+    report = run_audit(
+        repair=True, since_days=settings.ARCHIVE_AUDIT_EVERY_DAYS, mb_per_s=settings.ARCHIVE_AUDIT_MB_PER_S or None
+    )
+    return {
+        "checked": report.checked,
+        "corrupt": len(report.corrupt),
+        "missing": len(report.missing),
+        "repaired": len(report.repaired),
+        "damaged": report.damaged,
+    }

@@ -103,3 +103,14 @@ def test_the_stores_command_prints_one_line_per_store(ingested):
 def test_assets_are_untouched_by_the_audit(ingested):
     audit(repair=True)
     assert Asset.objects.get(pk=ingested.pk).sha256 == ingested.sha256
+
+
+def test_the_scheduled_audit_repairs_and_reports(ingested, settings):
+    from preservation import tasks
+
+    settings.ARCHIVE_AUDIT_EVERY_DAYS = 0
+    replica = ingested.replicas.get(store__name="local-a")
+    flip_one_byte(stored(settings, "local-a", replica.key))
+    result = tasks.audit.delay().get()
+    assert result["corrupt"] == 1 and result["repaired"] == 1 and result["damaged"] == []
+    assert "fixity-audit" in settings.CELERY_BEAT_SCHEDULE
