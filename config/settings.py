@@ -83,7 +83,7 @@ QUARANTINE_ROOT = Path(env("ARCHIVE_QUARANTINE_ROOT", str(MEDIA_ROOT / "quaranti
 
 # --- Database ---------------------------------------------------------------------------------
 _sqlite_default = f"sqlite:///{MEDIA_ROOT / 'archive.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL", _sqlite_default), conn_max_age=60)}
+DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL") or _sqlite_default, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A worker and the web server write concurrently: WAL and immediate transactions avoid
     # "database is locked" under that load.
@@ -122,7 +122,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Celery -----------------------------------------------------------------------------------
 _broker_dir = MEDIA_ROOT / "broker"
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL") or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("out", "processed"):
