@@ -47,7 +47,7 @@ class Command(BaseCommand):
             if verbosity:
                 self.stdout.write(f"  {obj.identifier}  {obj.title}")
         self.stdout.write(
-            f"Demo ready: {len(report.ingested)} photo(s) processed, {len(report.duplicates)} already there, "
+            f"Demo ready: {len(report.ingested)} file(s) processed, {len(report.duplicates)} already there, "
             f"{len(report.rejected)} rejected."
         )
         self.stdout.write(
