@@ -96,9 +96,10 @@ format: venv
 	@$(BIN)/ruff format .
 	@$(BIN)/ruff check --fix .
 
-# `make bench BENCH_ARGS="--photos 4 --json"` (options: benchmarks/README.md). The benchmark makes its own
-# database (heritage_bench on the SERVICES_DATABASE_URL server, dropped afterwards) and uses its own Redis db
-# (BENCH_BROKER_URL, flushed before and after), so the data of `make test` and `make demo` is never touched.
+# `make bench BENCH_ARGS="--photos 4 --rounds 1 --json"` (options: benchmarks/README.md). The benchmark makes
+# its own database (heritage_bench on the SERVICES_DATABASE_URL server, dropped afterwards) and uses its own
+# Redis db (BENCH_BROKER_URL, flushed before and after), so the data of `make test` and `make demo` is never
+# touched. A second run against the same server is refused while the first one runs.
 BENCH_ARGS ?=
 BENCH_BROKER_URL ?= redis://127.0.0.1:6379/12
 

@@ -156,6 +156,20 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
+def hold_bench_lock(server: str, cleanup: contextlib.ExitStack) -> None:
+    """One benchmark per server at a time: a second run would drop the first one's database and broker queue.
+
+    A PostgreSQL advisory lock held by a session on the ``postgres`` database for the whole run.
+    """
+    import psycopg
+
+    connection = psycopg.connect(_with_database(server, "postgres"), autocommit=True)
+    cleanup.callback(connection.close)  # registered first, so released last
+    row = connection.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [BENCH_DATABASE]).fetchone()
+    if not row or not row[0]:
+        raise SystemExit(f"bench: another benchmark is running against {BENCH_DATABASE} on this server; try later")
+
+
 def create_database(server: str) -> str:
     """Drop and create ``heritage_bench`` on the server of ``server``; returns its URL."""
     import psycopg
@@ -286,6 +300,7 @@ class Worker:
 
 def start_services(options: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) -> tuple[Worker, list]:
     """Database, broker, S3 servers, Django in this process, and the worker; each one undone by ``cleanup``."""
+    hold_bench_lock(options.postgres, cleanup)
     database_url = create_database(options.postgres)
     cleanup.callback(drop_database, options.postgres)
     flush_redis(options.redis)
