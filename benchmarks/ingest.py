@@ -232,7 +232,7 @@ def service_env(workdir: Path, database_url: str, redis_url: str, servers: list)
 
 
 class Worker:
-    """``celery -A config worker -Q ingest,media,replication --concurrency P`` in its own session."""
+    """``celery -A config worker -Q ingest,media,heavy,replication --concurrency P`` in its own session."""
 
     def __init__(self, env: dict[str, str], concurrency: int, log_path: Path) -> None:
         self.log_path = log_path
@@ -244,7 +244,7 @@ class Worker:
             "config",
             "worker",
             "-Q",
-            "ingest,media,replication",
+            "ingest,media,heavy,replication",
             "--concurrency",
             str(concurrency),
             "--loglevel",
