@@ -236,24 +236,9 @@ class Worker:
 
     def __init__(self, env: dict[str, str], concurrency: int, log_path: Path) -> None:
         self.log_path = log_path
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "ingest,media,heavy,replication",
-            "--concurrency",
-            str(concurrency),
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"bench-{os.getpid()}@%h",
-        ]
+        from tests.fixtures.services import worker_command
+
+        command = worker_command(concurrency, f"bench-{os.getpid()}")
         with open(log_path, "wb") as output:
             self.process = subprocess.Popen(
                 command,
