@@ -83,7 +83,7 @@ def curated_collections(user):
 def visible_assets(user, obj: HeritageObject) -> QuerySet[Asset]:
     """The files of a visible object this user may download: all of them for its curators; only
     finished access copies and thumbnails for everyone else."""
-    assets = obj.assets.exclude(status=Asset.State.DISCARDED)
+    assets = obj.assets.exclude(status__in=[Asset.State.DISCARDED, Asset.State.DELETED])
     if can_curate(user, obj):
         return assets
     return assets.filter(role__in=PUBLIC_ROLES, status=Asset.State.READY)

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from archive.filenames import sanitize_filename
@@ -123,6 +124,7 @@ def publish(obj: HeritageObject, user=None) -> None:
     events.record(
         events.EventType.PUBLICATION, events.Outcome.SUCCESS, f"Published by {user or 'the system'}.", obj=obj
     )
+    record_changed(obj)
 
 
 def discard_quarantined(asset: Asset, reason: str, user) -> None:
@@ -143,3 +145,92 @@ def discard_quarantined(asset: Asset, reason: str, user) -> None:
         f"Quarantined file {asset.filename!r} deleted by {user}: {reason.strip()}",
         asset=asset,
     )
+
+
+def record_changed(obj: HeritageObject) -> None:
+    """The catalogue record changed: once the transaction commits, package it as a new OCFL version
+    (only for objects already packaged; a draft without files gets its record with its first files)."""
+    _enqueue_package(obj)
+
+
+def _check_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("a reason is required to delete from the archive")
+    return reason
+
+
+def delete_asset(asset: Asset, reason: str, user) -> list[Asset]:
+    """Deliberately remove an original and the files made from it.
+
+    The rows stay as tombstones with the reason; the next OCFL version drops them from the object's
+    state on every store (earlier versions keep their bytes: OCFL never rewrites history); a deletion
+    event is recorded per file. Processing and repair never call this.
+    """
+    reason = _check_reason(reason)
+    if asset.role != Asset.Role.ORIGINAL:
+        raise ValueError("delete the original: the files made from it go with it")
+    if asset.status in (Asset.State.DELETED, Asset.State.DISCARDED):
+        raise ValueError(f"{asset.filename} is already deleted")
+    if asset.status in (Asset.State.RECEIVED, Asset.State.PROCESSING):
+        raise ValueError(f"{asset.filename} is still being processed; delete it once it is done")
+    if asset.status == Asset.State.QUARANTINED:
+        discard_quarantined(asset, reason, user)
+        return [asset]
+    now = timezone.now()
+    family = list(Asset.objects.filter(models_q_family(asset)).exclude(status=Asset.State.DELETED))
+    with transaction.atomic():
+        for member in family:
+            member.status = Asset.State.DELETED
+            member.deletion_reason = reason
+            member.deleted_at = now
+            member.deleted_by = str(user or "the system")[:200]
+            member.save(update_fields=["status", "deletion_reason", "deleted_at", "deleted_by", "updated"])
+            events.record(
+                events.EventType.DELETION,
+                events.Outcome.SUCCESS,
+                f"{member.get_role_display()} {member.filename!r} deleted by {user or 'the system'}: {reason}. "
+                "Removed from the object's current OCFL state; kept as a tombstone.",
+                asset=member,
+            )
+        _enqueue_package(asset.object)
+    return family
+
+
+def models_q_family(asset: Asset) -> Q:
+    return Q(pk=asset.pk) | Q(derived_from=asset)
+
+
+def delete_object(obj: HeritageObject, reason: str, user) -> None:
+    """Deliberately remove an object: every file is deleted as above, the object becomes a tombstone
+    (its identifier is never reused and still answers, with the reason, to its curators)."""
+    reason = _check_reason(reason)
+    if obj.status == Status.DELETED:
+        raise ValueError(f"{obj.identifier} is already deleted")
+    busy = obj.assets.filter(status__in=[Asset.State.RECEIVED, Asset.State.PROCESSING])
+    if busy.exists():
+        raise ValueError("files of this object are still being processed; delete it once they are done")
+    with transaction.atomic():
+        for original in obj.assets.filter(role=Asset.Role.ORIGINAL).exclude(
+            status__in=[Asset.State.DELETED, Asset.State.DISCARDED]
+        ):
+            delete_asset(original, reason, user)
+        obj.status = Status.DELETED
+        obj.deletion_reason = reason
+        obj.deleted_at = timezone.now()
+        obj.deleted_by = str(user or "the system")[:200]
+        obj.save(update_fields=["status", "deletion_reason", "deleted_at", "deleted_by", "updated"])
+        events.record(
+            events.EventType.DELETION,
+            events.Outcome.SUCCESS,
+            f"Object {obj.identifier} deleted by {user or 'the system'}: {reason}. Kept as a tombstone.",
+            obj=obj,
+        )
+        _enqueue_package(obj)
+
+
+def _enqueue_package(obj: HeritageObject) -> None:
+    from preservation import tasks
+
+    if obj.versions.exists():
+        transaction.on_commit(lambda: tasks.package.delay(obj.pk))

@@ -198,9 +198,20 @@ ARCHIVE_TASK_MAX_RETRIES = env_int("ARCHIVE_TASK_MAX_RETRIES", 6)
 ARCHIVE_TASK_RETRY_BACKOFF_MAX = env_int("ARCHIVE_TASK_RETRY_BACKOFF_MAX", 600)
 # Work left in a non-final state longer than this is re-queued by the sweeper.
 ARCHIVE_STUCK_AFTER_SECONDS = env_int("ARCHIVE_STUCK_AFTER_SECONDS", 900)
-# Fixity: each scheduled audit re-hashes replicas not verified for this many days, at most this fast.
-ARCHIVE_AUDIT_EVERY_DAYS = float(env("ARCHIVE_AUDIT_EVERY_DAYS", "30"))
+# Fixity: each scheduled audit re-hashes replicas due under ARCHIVE_POLICY, at most this fast per worker.
 ARCHIVE_AUDIT_MB_PER_S = float(env("ARCHIVE_AUDIT_MB_PER_S", "50"))
+# Replication and audit policy by threat level (0 none .. 4 critical): verified copies required, distinct
+# store jurisdictions required, and how often every replica is re-hashed. ARCHIVE_POLICY (JSON, same shape,
+# keys as strings) replaces it; a level missing there falls back to the nearest lower level defined.
+ARCHIVE_POLICY = {
+    0: {"copies": 2, "jurisdictions": 1, "audit_every_days": 90},
+    1: {"copies": 2, "jurisdictions": 1, "audit_every_days": 60},
+    2: {"copies": 3, "jurisdictions": 2, "audit_every_days": 30},
+    3: {"copies": 3, "jurisdictions": 2, "audit_every_days": 14},
+    4: {"copies": 3, "jurisdictions": 2, "audit_every_days": 7},
+}
+if env("ARCHIVE_POLICY"):
+    ARCHIVE_POLICY = {int(level): rule for level, rule in json.loads(env("ARCHIVE_POLICY")).items()}
 # Unfinished uploads untouched this long are removed (their partial file too) by the sweeper.
 ARCHIVE_UPLOAD_EXPIRY_DAYS = env_int("ARCHIVE_UPLOAD_EXPIRY_DAYS", 7)
 

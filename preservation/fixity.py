@@ -5,6 +5,12 @@ Each replica read is streamed (bounded memory) and optionally throttled; each ch
 same asset verified good in this same audit, then re-verified (``store.put`` reads it back), and a "repair"
 event is written. When no good copy exists anywhere, the object is flagged damaged and nothing is
 overwritten. Audits are resumable: ``since_days`` skips replicas verified more recently than that.
+
+An audit works object by object. Before checking, it links copies the catalogue does not know yet (a
+store holding the object after a catalogue rebuild) by reading that store's OCFL inventory; after
+checking, it compares the object with its policy (preservation.policy) and, when repairing, writes the
+object to the allowed stores that lack it. Scheduled audits queue one task per due object, so they run
+in parallel on every worker; an object lease keeps two workers off the same object.
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ from typing import BinaryIO
 from django.db.models import Q
 from django.utils import timezone
 
-from archive.models import Asset
+from archive.models import Asset, HeritageObject
 from preservation import events
-from preservation.models import Replica
+from preservation.models import ObjectAudit, Replica, StoreObject
+from preservation.packaging import ocfl
 from preservation.stores.base import KeyNotFound, StoreError
-from preservation.stores.registry import get_store
+from preservation.stores.registry import UnknownStore, get_store
 
 log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
@@ -40,11 +47,43 @@ class AuditReport:
     unreachable: list[tuple[str, str]] = field(default_factory=list)
     repaired: list[tuple[str, str]] = field(default_factory=list)
     damaged: list[str] = field(default_factory=list)  # object identifiers with a file that has no good copy
+    linked: list[tuple[str, str]] = field(default_factory=list)  # (store, object) found on a store, now known
+    replicated: list[tuple[str, str]] = field(default_factory=list)  # (store, object) written to meet the policy
+    policy_gaps: dict[str, list[str]] = field(default_factory=dict)  # object -> what its policy still lacks
+    objects: int = 0
 
     @property
     def healthy(self) -> bool:
         bad = set(self.corrupt) | set(self.missing)
-        return not self.damaged and not self.unreachable and bad <= set(self.repaired)
+        return not self.damaged and not self.unreachable and bad <= set(self.repaired) and not self.policy_gaps
+
+    def as_dict(self) -> dict:
+        return {
+            "objects": self.objects,
+            "checked": self.checked,
+            "ok": self.ok,
+            "bytes_read": self.bytes_read,
+            "corrupt": self.corrupt,
+            "missing": self.missing,
+            "unreachable": self.unreachable,
+            "repaired": self.repaired,
+            "damaged": self.damaged,
+            "linked": self.linked,
+            "replicated": self.replicated,
+            "policy_gaps": self.policy_gaps,
+            "healthy": self.healthy,
+        }
+
+    def merge(self, other: dict) -> None:
+        """Add a report produced elsewhere (a worker's ``as_dict``)."""
+        self.objects += other.get("objects", 0)
+        self.checked += other.get("checked", 0)
+        self.ok += other.get("ok", 0)
+        self.bytes_read += other.get("bytes_read", 0)
+        for name in ("corrupt", "missing", "unreachable", "repaired", "linked", "replicated"):
+            getattr(self, name).extend(tuple(item) for item in other.get(name, []))
+        self.damaged.extend(other.get("damaged", []))
+        self.policy_gaps.update(other.get("policy_gaps", {}))
 
 
 class Throttle:
@@ -84,6 +123,32 @@ def replicas_to_audit(store: str | None = None, identifier: str | None = None, s
         cutoff = timezone.now() - timedelta(days=since_days)
         replicas = replicas.filter(Q(verified_at__isnull=True) | Q(verified_at__lt=cutoff))
     return replicas.order_by("asset__object_id", "asset_id", "store__name")
+
+
+def objects_to_audit(store: str | None = None, identifier: str | None = None):
+    """Packaged objects (those with at least one OCFL version), optionally one, in a stable order."""
+    objects = HeritageObject.objects.filter(versions__isnull=False).distinct().order_by("pk")
+    if identifier:
+        objects = objects.filter(identifier=identifier)
+    return objects
+
+
+def due_objects(now=None) -> list[int]:
+    """Objects holding a replica not verified within its threat level's audit interval (ARCHIVE_POLICY)."""
+    from preservation.policy import policy_for_level
+
+    now = now or timezone.now()
+    due: set[int] = set()
+    for level in HeritageObject.objects.values_list("threat_level", flat=True).distinct():
+        cutoff = now - timedelta(days=policy_for_level(level).audit_every_days)
+        due.update(
+            Replica.objects.exclude(state=Replica.State.PENDING)
+            .filter(asset__object__threat_level=level)
+            .filter(Q(verified_at__isnull=True) | Q(verified_at__lt=cutoff))
+            .values_list("asset__object_id", flat=True)
+            .distinct()
+        )
+    return sorted(due)
 
 
 def check_replica(replica: Replica, throttle: Throttle, report: AuditReport) -> str:
@@ -132,11 +197,17 @@ def check_replica(replica: Replica, throttle: Throttle, report: AuditReport) -> 
 
 def repair_replica(replica: Replica, good: Replica, report: AuditReport) -> bool:
     """Rewrite a bad replica from one verified good in this audit; ``put`` re-verifies the bytes."""
+    from preservation.replication import StoreBusy, lease
+
     asset = replica.asset
     target = get_store(replica.store.name)
     try:
-        with get_store(good.store.name).open(good.key) as source:
+        # The object's write lease on the target store: never two writers on one OCFL object.
+        with lease(asset.object, replica.store), get_store(good.store.name).open(good.key) as source:
             target.put(replica.key, source, asset.sha256)
+    except StoreBusy as busy:
+        log.info("repair of %s postponed: %s", replica.key, busy)
+        return False
     except StoreError as error:
         events.record(
             events.EventType.REPAIR,
@@ -170,12 +241,34 @@ def audit(
     mb_per_s: float | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> AuditReport:
-    """Audit the selected replicas, asset by asset, repairing from good copies when asked."""
+    """Audit the selected objects in this process, repairing from good copies when asked."""
     report = AuditReport()
     throttle = Throttle(mb_per_s)
-    selected = replicas_to_audit(store, identifier, since_days)
+    for obj in objects_to_audit(store, identifier).iterator(chunk_size=200):
+        audit_object(obj, report, throttle, store=store, repair=repair, since_days=since_days, progress=progress)
+    return report
+
+
+def audit_object(
+    obj: HeritageObject,
+    report: AuditReport,
+    throttle: Throttle,
+    *,
+    store: str | None = None,
+    repair: bool = False,
+    since_days: float | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> AuditReport:
+    """Link, check, repair and hold one object to its policy; the result is kept on its ObjectAudit."""
+    from preservation.policy import evaluate
+
+    report.objects += 1
+    before = AuditReport()
+    before.merge(report.as_dict())
+    link_replicas(obj, report, only=store)
+    selected = replicas_to_audit(store, None, since_days).filter(asset__object=obj)
     by_asset: dict = {}
-    for replica in selected.iterator(chunk_size=500):
+    for replica in selected:
         by_asset.setdefault(replica.asset_id, []).append(replica)
     for asset_id, replicas in by_asset.items():
         states = {r.pk: check_replica(r, throttle, report) for r in replicas}
@@ -192,7 +285,108 @@ def audit(
         if repair:
             for replica in bad:
                 repair_replica(replica, good, report)
+    status = evaluate(obj)
+    if repair and status.missing_stores and obj.identifier not in report.damaged:
+        _complete_placement(obj, status.missing_stores, store, report)
+        status = evaluate(obj)
+    if not status.met:
+        report.policy_gaps[obj.identifier] = status.problems
+        log.warning("object %s does not meet its policy: %s", obj.identifier, " ".join(status.problems))
+    _remember(obj, report, before)
     return report
+
+
+def _complete_placement(obj: HeritageObject, missing: list[str], only: str | None, report: AuditReport) -> None:
+    """Write the object to allowed stores that lack it (replicate_object starts from each store's own state)."""
+    from preservation.replication import StoreBusy, replicate_object
+
+    for name in missing:
+        if only and name != only:
+            continue
+        try:
+            if replicate_object(obj, name):
+                report.replicated.append((name, obj.identifier))
+        except StoreBusy:
+            continue
+        except (StoreError, ValueError) as error:
+            report.unreachable.append((name, obj.ocfl_id))
+            log.warning("could not complete %s on %s: %s", obj.identifier, name, error)
+
+
+def _remember(obj: HeritageObject, report: AuditReport, before: AuditReport) -> None:
+    mine = {
+        "checked": report.checked - before.checked,
+        "ok": report.ok - before.ok,
+        "bytes_read": report.bytes_read - before.bytes_read,
+        "corrupt": len(report.corrupt) - len(before.corrupt),
+        "missing": len(report.missing) - len(before.missing),
+        "repaired": len(report.repaired) - len(before.repaired),
+        "unreachable": len(report.unreachable) - len(before.unreachable),
+        "policy": report.policy_gaps.get(obj.identifier, []),
+        "damaged": obj.identifier in report.damaged,
+    }
+    healthy = not (mine["damaged"] or mine["unreachable"] or mine["policy"]) and (
+        mine["corrupt"] + mine["missing"] <= mine["repaired"]
+    )
+    ObjectAudit.objects.update_or_create(
+        object=obj, defaults={"finished_at": timezone.now(), "healthy": healthy, "summary": mine}
+    )
+
+
+def link_replicas(obj: HeritageObject, report: AuditReport, only: str | None = None) -> None:
+    """Record copies a store holds that the catalogue does not know yet (after a rebuild from another
+    store), as ``unverified`` replicas the audit then reads. Only the store's own inventory is trusted
+    for which files it has; nothing is marked verified here."""
+    from preservation.policy import allowed_store_names
+    from preservation.replication import ensure_store_rows, replica_key, version_file
+
+    rows = ensure_store_rows()
+    names = [only] if only else allowed_store_names(obj)
+    packaged = list(
+        Asset.objects.filter(object=obj, version__isnull=False).select_related("version").order_by("created")
+    )
+    for name in names:
+        row = rows.get(name)
+        if row is None:
+            continue
+        known = set(Replica.objects.filter(store=row, asset__object=obj).values_list("asset_id", flat=True))
+        if all(asset.id in known for asset in packaged):
+            continue
+        try:
+            inventory = ocfl.read_inventory(get_store(name), obj.ocfl_id)
+        except (StoreError, UnknownStore) as error:
+            log.warning("cannot read %s's inventory on %s: %s", obj.identifier, name, error)
+            continue
+        if not inventory:
+            continue
+        on_store = {path for paths in inventory.get("manifest", {}).values() for path in paths}
+        head = int(str(inventory["head"]).lstrip("v"))
+        added = 0
+        for asset in packaged:
+            if asset.id in known or asset.version.number > head:
+                continue
+            path = version_file(asset, asset.version.number).content_path
+            if path not in on_store:
+                continue
+            Replica.objects.get_or_create(
+                asset=asset,
+                store=row,
+                defaults={"key": replica_key(obj, path), "state": Replica.State.UNVERIFIED},
+            )
+            added += 1
+        state, _ = StoreObject.objects.get_or_create(object=obj, store=row)
+        if state.head_version < head:
+            StoreObject.objects.filter(pk=state.pk).update(head_version=head)
+        if added:
+            report.linked.append((name, obj.identifier))
+            events.record(
+                events.EventType.VALIDATION,
+                events.Outcome.SUCCESS,
+                f"Store {name} holds {obj.ocfl_id} up to v{head} (its OCFL inventory); {added} cop(ies) "
+                "recorded as unverified until this audit reads them.",
+                obj=obj,
+                store=row,
+            )
 
 
 def _good_copy(asset_id, audited: list[Replica], states: dict, throttle: Throttle, report: AuditReport):
@@ -221,3 +415,42 @@ def _flag_damaged(asset: Asset, report: AuditReport) -> None:
     obj.damage_detail = message
     obj.save(update_fields=["damaged", "damage_detail", "updated"])
     events.record(events.EventType.FIXITY_CHECK, events.Outcome.FAILURE, f"DAMAGED: {message}.", asset=asset)
+
+
+AUDIT_LEASE_SECONDS = 3600
+
+
+def claim(obj: HeritageObject, owner: str) -> bool:
+    """Take the object's audit lease for ``owner`` (a task id): free, expired, or already ours (a task
+    redelivered after its worker was killed carries the same id, so it resumes at once)."""
+    from django.db import transaction
+
+    now = timezone.now()
+    with transaction.atomic():
+        row, _ = ObjectAudit.objects.get_or_create(object=obj)
+    return bool(
+        ObjectAudit.objects.filter(pk=row.pk)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner))
+        .update(lease_until=now + timedelta(seconds=AUDIT_LEASE_SECONDS), lease_owner=owner, started_at=now)
+    )
+
+
+def release(obj: HeritageObject, owner: str) -> None:
+    ObjectAudit.objects.filter(object=obj, lease_owner=owner).update(
+        lease_until=None, lease_owner="", requested_at=None
+    )
+
+
+def schedule_due_audits(enqueue: Callable[[int], None], now=None) -> int:
+    """Queue one audit per due object not already queued (requested_at within its interval)."""
+    now = now or timezone.now()
+    queued = 0
+    recently = now - timedelta(hours=12)
+    busy = set(ObjectAudit.objects.filter(requested_at__gt=recently).values_list("object_id", flat=True))
+    for object_id in due_objects(now):
+        if object_id in busy:
+            continue
+        ObjectAudit.objects.update_or_create(object_id=object_id, defaults={"requested_at": now})
+        enqueue(object_id)
+        queued += 1
+    return queued

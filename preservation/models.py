@@ -38,6 +38,7 @@ class Replica(models.Model):
         MISSING = "missing", _("Missing")
         CORRUPT = "corrupt", _("Corrupt")
         FAILED = "failed", _("Write failed")
+        UNVERIFIED = "unverified", _("Found on the store, not yet read")
 
     asset = models.ForeignKey("archive.Asset", on_delete=models.PROTECT, related_name="replicas")
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="replicas")
@@ -78,6 +79,26 @@ class StoreObject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_id}@{self.store_id}: v{self.head_version}"
+
+
+class ObjectAudit(models.Model):
+    """When an object's copies were last audited, and whether an audit is queued or running now.
+
+    Scheduled audits queue one task per due object; ``requested_at`` keeps the scheduler from queueing
+    it twice, and the lease fields keep two workers from auditing the same object at once.
+    """
+
+    object = models.OneToOneField("archive.HeritageObject", on_delete=models.CASCADE, related_name="audit")
+    requested_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=100, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    healthy = models.BooleanField(null=True)
+    summary = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"audit of {self.object_id}: {self.finished_at or 'never finished'}"
 
 
 class PreservationEvent(models.Model):

@@ -24,7 +24,7 @@ from preservation.hashing import sha256_file
 from preservation.models import ProcessingJob
 from preservation.processors.base import Limits, ProcessingError
 from preservation.processors.registry import get_processor
-from preservation.staging import quarantine_path
+from preservation.staging import asset_dir, quarantine_path
 from preservation.stores.base import StoreError
 
 log = logging.getLogger(__name__)
@@ -244,22 +244,96 @@ def process_asset(asset: Asset, *, wait_for_companions: bool = True) -> bool:
 
 
 def package_object(obj: HeritageObject) -> ObjectVersion | None:
-    """Gather every processed file not yet in a version into the next OCFL version (None if none)."""
+    """Make the object's next OCFL version, or return None when nothing changed.
+
+    A version adds every processed file not yet packaged, drops the files deliberately deleted since
+    the last one, and carries fresh catalogue records (object.json, dc.xml when they changed, and
+    premis.xml): so a metadata edit alone also makes a version.
+    """
+    from preservation import records
+
     with transaction.atomic():
         locked = HeritageObject.objects.select_for_update().get(pk=obj.pk)
-        pending = Asset.objects.filter(object=locked, version__isnull=True, status=Asset.State.READY)
-        if not pending.exists():
+        pending = Asset.objects.filter(object=locked, version__isnull=True, status=Asset.State.READY).exclude(
+            role=Asset.Role.METADATA
+        )
+        removals = Asset.objects.filter(
+            object=locked, status=Asset.State.DELETED, version__isnull=False, removed_in__isnull=True
+        )
+        latest = records.latest_record_digests(locked)
+        files_changed = pending.exists() or removals.exists()
+        if not files_changed and not locked.versions.exists():
+            return None  # a record alone waits for its object's first files
+        if not files_changed and all(
+            latest.get(record.filename) == record.sha256 for record in records.descriptive_files(locked)
+        ):
             return None
         number = (locked.versions.aggregate(m=Max("number"))["m"] or 0) + 1
-        originals = list(pending.filter(role=Asset.Role.ORIGINAL).values_list("filename", flat=True))
-        names = ", ".join(originals[:5]) + (" ..." if len(originals) > 5 else "")
         version = ObjectVersion.objects.create(
-            object=locked, number=number, message=f"Add {len(originals)} file(s): {names}"[:500]
+            object=locked, number=number, message=_version_message(pending, removals)
         )
         pending.update(version=version)
+        removals.update(removed_in=version)
+        changed = [
+            record for record in records.descriptive_files(locked) if latest.get(record.filename) != record.sha256
+        ]
+        if not files_changed:
+            events.record(
+                events.EventType.METADATA_MODIFICATION,
+                events.Outcome.SUCCESS,
+                f"Catalogue record changed; written as version v{number} ({', '.join(r.filename for r in changed)}).",
+                obj=locked,
+            )
+        written = [_metadata_asset(locked, version, record) for record in changed]
+        _metadata_asset(locked, version, records.premis_file(locked, written))
     for job in ProcessingJob.objects.filter(object=obj, asset__version=version):
         job.advance("replicating", 70)
     return version
+
+
+def _version_message(pending, removals) -> str:
+    parts = []
+    originals = list(pending.filter(role=Asset.Role.ORIGINAL).values_list("filename", flat=True))
+    if originals:
+        names = ", ".join(originals[:5]) + (" ..." if len(originals) > 5 else "")
+        parts.append(f"Add {len(originals)} file(s): {names}")
+    elif pending.exists():
+        parts.append(f"Add {pending.count()} derived file(s)")
+    removed = list(removals.filter(role=Asset.Role.ORIGINAL).values_list("filename", "deletion_reason"))
+    if removed:
+        names = ", ".join(name for name, _ in removed[:5]) + (" ..." if len(removed) > 5 else "")
+        parts.append(f"Remove {len(removed)} file(s): {names} (reason: {removed[0][1]})")
+    elif removals.exists():
+        parts.append(f"Remove {removals.count()} file(s)")
+    return ("; ".join(parts) or "Update the catalogue record")[:500]
+
+
+def _metadata_asset(obj: HeritageObject, version: ObjectVersion, record) -> Asset:
+    """A catalogue record as an asset of the version: replicated, audited and rebuilt like any file."""
+    from preservation import records
+
+    asset_id = records.metadata_asset_id(obj.ocfl_id, version.number, record.filename)
+    folder = asset_dir(asset_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / record.filename
+    target.write_bytes(record.data)
+    asset, _ = Asset.objects.update_or_create(
+        id=asset_id,
+        defaults={
+            "object": obj,
+            "role": Asset.Role.METADATA,
+            "original_name": record.filename,
+            "filename": record.filename,
+            "size": len(record.data),
+            "sha256": record.sha256,
+            "mime": records.RECORD_MIME[record.filename],
+            "format_name": "JSON" if record.filename.endswith(".json") else "XML",
+            "status": Asset.State.READY,
+            "local_path": str(target),
+            "version": version,
+        },
+    )
+    return asset
 
 
 def finish_jobs(obj: HeritageObject) -> None:

@@ -25,7 +25,7 @@ from preservation.models import Replica, Store, StoreObject
 from preservation.packaging import ocfl
 from preservation.staging import remove_tree
 from preservation.stores.base import ReplicaStore, StoreError, StoreUnavailable
-from preservation.stores.registry import all_stores, get_store, store_config, stores_for_access_level
+from preservation.stores.registry import all_stores, get_store, store_config
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 600
@@ -58,23 +58,25 @@ def ensure_store_rows() -> dict[str, Store]:
 
 
 def store_names_for(obj: HeritageObject) -> list[str]:
-    """The stores allowed to hold this object, by its access level."""
-    return [store.name for store in stores_for_access_level(obj.access_level)]
+    """The stores allowed to hold this object (its access level, and its community's choice of stores)."""
+    from preservation.policy import allowed_store_names
+
+    return allowed_store_names(obj)
+
+
+def version_file(asset: Asset, number: int) -> ocfl.VersionFile:
+    """The OCFL entry of an asset added in version ``number``."""
+    if asset.role == Asset.Role.METADATA:
+        path = ocfl.metadata_content_path(number, asset.filename)
+    else:
+        path = ocfl.content_path(number, str(asset.id), asset.filename)
+    return ocfl.VersionFile(logical_path=asset.logical_path, content_path=path, sha256=asset.sha256, size=asset.size)
 
 
 def ocfl_versions(obj: HeritageObject) -> list[ocfl.Version]:
     """The object's OCFL history as the catalogue defines it (same on every store)."""
     versions = []
     for version in obj.versions.order_by("number"):
-        files = [
-            ocfl.VersionFile(
-                logical_path=f"{asset.id}/{asset.filename}",
-                content_path=ocfl.content_path(version.number, str(asset.id), asset.filename),
-                sha256=asset.sha256,
-                size=asset.size,
-            )
-            for asset in version.assets.order_by("created", "id")
-        ]
         versions.append(
             ocfl.Version(
                 number=version.number,
@@ -82,7 +84,8 @@ def ocfl_versions(obj: HeritageObject) -> list[ocfl.Version]:
                 message=version.message,
                 user_name=version.user_name,
                 user_address=f"{settings.SITE_URL}/",
-                files=files,
+                files=[version_file(asset, version.number) for asset in version.assets.order_by("created", "id")],
+                removed=sorted(asset.logical_path for asset in version.removed_assets.all()),
             )
         )
     return versions
@@ -166,9 +169,9 @@ def replicate_object(obj: HeritageObject, store_name: str) -> int:
 
 def _write_version(obj, store: ReplicaStore, store_row: Store, versions, number: int) -> int:
     version_row = ObjectVersion.objects.get(object=obj, number=number)
-    assets = {f"{a.id}/{a.filename}": a for a in version_row.assets.all()}
+    assets = {a.logical_path: a for a in version_row.assets.all()}
     for asset in assets.values():
-        content = ocfl.content_path(number, str(asset.id), asset.filename)
+        content = version_file(asset, number).content_path
         Replica.objects.update_or_create(
             asset=asset,
             store=store_row,
@@ -178,8 +181,8 @@ def _write_version(obj, store: ReplicaStore, store_row: Store, versions, number:
             state=Replica.State.PENDING
         )
 
-    def open_source(version_file: ocfl.VersionFile) -> BinaryIO:
-        return asset_source(assets[version_file.logical_path], exclude_store=store.name)
+    def open_source(entry: ocfl.VersionFile) -> BinaryIO:
+        return asset_source(assets[entry.logical_path], exclude_store=store.name)
 
     try:
         verified = ocfl.write_version(store, obj.ocfl_id, versions, number, open_source)
@@ -196,17 +199,17 @@ def _write_version(obj, store: ReplicaStore, store_row: Store, versions, number:
         )
         raise
     now = timezone.now()
-    for version_file in verified:
-        asset = assets[version_file.logical_path]
+    for entry in verified:
+        asset = assets[entry.logical_path]
         Replica.objects.filter(asset=asset, store=store_row).update(
-            state=Replica.State.OK, observed_sha256=version_file.sha256, verified_at=now, last_error=""
+            state=Replica.State.OK, observed_sha256=entry.sha256, verified_at=now, last_error=""
         )
         events.record(
             events.EventType.REPLICATION,
             events.Outcome.SUCCESS,
             f"Copied to store {store.name} ({store_row.jurisdiction or 'no jurisdiction'}) as "
-            f"{replica_key(obj, version_file.content_path)}; read back and SHA-256 verified "
-            f"({version_file.sha256}).",
+            f"{replica_key(obj, entry.content_path)}; read back and SHA-256 verified "
+            f"({entry.sha256}).",
             asset=asset,
             store=store_row,
         )
@@ -218,9 +221,9 @@ def verified_copies(asset: Asset) -> int:
 
 
 def release_staging(obj: HeritageObject) -> list[str]:
-    """Delete working copies of originals whose whole family (original + derivatives) has enough
-    verified copies. Never before: until then the staged file is the only guaranteed source."""
-    minimum = settings.ARCHIVE_MIN_COPIES
+    """Delete working copies whose whole family (original + derivatives) has enough verified copies,
+    and catalogue records that have. Never before: until then the staged file is the only sure source."""
+    minimum = required_copies(obj)
     released = []
     originals = obj.assets.filter(role=Asset.Role.ORIGINAL, status=Asset.State.READY).exclude(local_path="")
     for original in originals:
@@ -232,7 +235,26 @@ def release_staging(obj: HeritageObject) -> list[str]:
                 family.update(local_path="")
             remove_tree(Path(original.local_path).parent)
             released.append(str(original.id))
+    records = (
+        obj.assets.filter(role=Asset.Role.METADATA)
+        .exclude(local_path="")
+        .annotate(copies=Count("replicas", filter=Q(replicas__state=Replica.State.OK)))
+    )
+    for record in records:
+        if record.copies >= minimum:
+            Asset.objects.filter(pk=record.pk).update(local_path="")
+            remove_tree(Path(record.local_path).parent)
+            released.append(str(record.id))
     return released
+
+
+def required_copies(obj: HeritageObject) -> int:
+    """Verified copies needed before staging is released: the policy's count, as far as the stores
+    allowed for this object can give it, and never fewer than ARCHIVE_MIN_COPIES."""
+    from preservation.policy import policy_for
+
+    allowed = len(store_names_for(obj))
+    return max(settings.ARCHIVE_MIN_COPIES, min(policy_for(obj).copies, allowed))
 
 
 def under_replicated(obj: HeritageObject) -> list[str]:

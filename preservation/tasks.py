@@ -93,18 +93,40 @@ def sweep() -> dict:
     return run_sweep()
 
 
-@shared_task(name="preservation.audit", acks_late=True)
-def audit() -> dict:
-    """Scheduled fixity audit: replicas not verified for ARCHIVE_AUDIT_EVERY_DAYS, throttled, with repair."""
-    from preservation.fixity import audit as run_audit
+@shared_task(name="preservation.audit")
+def audit() -> int:
+    """Beat: queue an audit task for every object due under its threat level's interval (ARCHIVE_POLICY).
 
-    report = run_audit(
-        repair=True, since_days=settings.ARCHIVE_AUDIT_EVERY_DAYS, mb_per_s=settings.ARCHIVE_AUDIT_MB_PER_S or None
-    )
-    return {
-        "checked": report.checked,
-        "corrupt": len(report.corrupt),
-        "missing": len(report.missing),
-        "repaired": len(report.repaired),
-        "damaged": report.damaged,
-    }
+    One task per object, so the work spreads over every worker listening on the replication queue."""
+    from preservation.fixity import schedule_due_audits
+
+    return schedule_due_audits(lambda object_id: audit_object.delay(object_id))
+
+
+@shared_task(bind=True, name="preservation.audit_object", acks_late=True)
+def audit_object(
+    self, object_id: int, repair: bool = True, store: str | None = None, since_days: float | None = None
+) -> dict:
+    """Audit one object's copies (throttled per worker), repair, and hold it to its policy."""
+    from preservation import fixity
+    from preservation.policy import policy_for
+
+    obj = HeritageObject.objects.get(pk=object_id)
+    owner = self.request.id or "in-process"
+    if not fixity.claim(obj, owner):
+        # Another worker audits it now (or died doing so: the lease expires and the sweep re-queues).
+        return {"skipped": obj.identifier}
+    try:
+        if since_days is None and store is None:
+            since_days = policy_for(obj).audit_every_days
+        report = fixity.audit_object(
+            obj,
+            fixity.AuditReport(),
+            fixity.Throttle(settings.ARCHIVE_AUDIT_MB_PER_S or None),
+            store=store,
+            repair=repair,
+            since_days=since_days,
+        )
+    finally:
+        fixity.release(obj, owner)
+    return report.as_dict()

@@ -71,6 +71,8 @@ def _save_object(request, form, formset, creating: bool) -> HeritageObject:
             f"{', '.join(form.changed_data) or 'texts'}.",
             obj=obj,
         )
+        if not creating:
+            actions.record_changed(obj)
     return obj
 
 

@@ -11,6 +11,14 @@ class Community(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    allowed_stores = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_(
+            "Names of the stores this community allows to hold its community and restricted material. "
+            "Empty: every store configured for that access level."
+        ),
+    )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="communities")
     created = models.DateTimeField(auto_now_add=True)
 

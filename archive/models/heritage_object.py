@@ -58,6 +58,9 @@ class HeritageObject(models.Model):
         default=False, help_text=_("A fixity audit found a file with no verified good copy in any store.")
     )
     damage_detail = models.TextField(blank=True)
+    deletion_reason = models.TextField(blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created"]
@@ -191,6 +194,7 @@ class Asset(models.Model):
         ACCESS = "access", _("Access copy")
         THUMBNAIL = "thumbnail", _("Thumbnail")
         PREVIEW = "preview", _("Small 3D preview")
+        METADATA = "metadata", _("Metadata record")
 
     class State(models.TextChoices):
         RECEIVED = "received", _("Received")
@@ -198,6 +202,7 @@ class Asset(models.Model):
         READY = "ready", _("Processed")
         QUARANTINED = "quarantined", _("Quarantined")
         DISCARDED = "discarded", _("Discarded from quarantine")
+        DELETED = "deleted", _("Deleted (tombstone)")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     object = models.ForeignKey(HeritageObject, on_delete=models.PROTECT, related_name="assets")
@@ -220,6 +225,17 @@ class Asset(models.Model):
         max_length=500, blank=True, help_text=_("Working copy under MEDIA_ROOT (staging or quarantine).")
     )
     version = models.ForeignKey(ObjectVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="assets")
+    removed_in = models.ForeignKey(
+        ObjectVersion,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="removed_assets",
+        help_text=_("The OCFL version whose state no longer holds this file (a deliberate deletion)."),
+    )
+    deletion_reason = models.TextField(blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.CharField(max_length=200, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -232,7 +248,7 @@ class Asset(models.Model):
             # The same bytes uploaded twice to one object make one asset, however the uploads race.
             models.UniqueConstraint(
                 fields=["object", "sha256"],
-                condition=models.Q(role="original") & ~models.Q(status="discarded"),
+                condition=models.Q(role="original") & ~models.Q(status__in=["discarded", "deleted"]),
                 name="one_original_per_digest",
             ),
             # A 3D master may come with its textures: several masters, one per file name.
@@ -250,6 +266,14 @@ class Asset(models.Model):
     @property
     def is_original(self) -> bool:
         return self.role == self.Role.ORIGINAL
+
+    @property
+    def logical_path(self) -> str:
+        """Where the file appears in the OCFL object's state: ``<uuid>/<name>``, or ``metadata/<name>``
+        for the catalogue records that every version carries (one logical file, replaced per version)."""
+        if self.role == self.Role.METADATA:
+            return f"metadata/{self.filename}"
+        return f"{self.id}/{self.filename}"
 
     def get_download_url(self) -> str:
         return reverse("portal:file", args=[self.id, self.filename])

@@ -14,6 +14,7 @@ class Status(models.TextChoices):
     DRAFT = "draft", _("Draft")
     PUBLISHED = "published", _("Published")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    DELETED = "deleted", _("Deleted (tombstone)")
 
 
 class ThreatType(models.TextChoices):

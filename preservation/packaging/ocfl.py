@@ -112,6 +112,15 @@ def content_path(version_number: int, asset_uuid: uuid.UUID | str, filename: str
     return f"v{version_number}/{CONTENT_DIRECTORY}/{asset}/{filename}"
 
 
+def metadata_content_path(version_number: int, filename: str) -> str:
+    """``v<n>/content/metadata/<filename>``: the catalogue records written with version n."""
+    if version_number < 1:
+        raise ValueError(f"version numbers start at 1, not {version_number}")
+    if not filename or "/" in filename or filename in (".", ".."):
+        raise ValueError(f"metadata file name {filename!r}: must be one path segment")
+    return f"v{version_number}/{CONTENT_DIRECTORY}/metadata/{filename}"
+
+
 @dataclass(frozen=True)
 class VersionFile:
     """One file added in a version: where it is shown (logical) and where it is stored (content)."""
@@ -124,7 +133,8 @@ class VersionFile:
 
 @dataclass(frozen=True)
 class Version:
-    """One OCFL version; ``files`` are only the files ADDED in it (the state is cumulative)."""
+    """One OCFL version; ``files`` are the files ADDED (or replaced) in it and ``removed`` the logical
+    paths it drops from the state (a deliberate deletion); everything else carries over."""
 
     number: int
     created: datetime
@@ -132,6 +142,7 @@ class Version:
     user_name: str
     user_address: str
     files: list[VersionFile] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.created.tzinfo is None or self.created.utcoffset() is None:
@@ -169,6 +180,10 @@ def build_inventory(ocfl_id: str, versions: list[Version], head: int) -> dict[st
     state_by_path: dict[str, str] = {}
     inventory_versions: dict[str, Any] = {}
     for version in versions[:head]:
+        for logical in version.removed:
+            if logical not in state_by_path:
+                raise ValueError(f"v{version.number}: cannot remove {logical!r}, it is not in the state")
+            del state_by_path[logical]
         for item in version.files:
             digest = item.sha256.lower()
             if item.content_path in content_seen:

@@ -14,7 +14,7 @@ from archive import actions
 from archive.models import Asset
 from preservation import pipeline
 from preservation.fixity import audit
-from preservation.models import PreservationEvent, Replica
+from preservation.models import ObjectAudit, PreservationEvent, Replica
 from tests.factories import make_object
 from tests.preservation import imagegen
 
@@ -43,8 +43,8 @@ def flip_one_byte(path: Path) -> None:
 
 def test_a_clean_archive_audits_clean(ingested):
     report = audit()
-    assert report.checked == 8 and report.ok == 8 and report.healthy
-    assert PreservationEvent.objects.filter(event_type="fixity check", outcome="success").count() == 8
+    assert report.checked == 14 and report.ok == 14 and report.healthy  # 4 files + 3 records, 2 stores
+    assert PreservationEvent.objects.filter(event_type="fixity check", outcome="success").count() == 14
 
 
 def test_a_flipped_byte_in_one_store_is_repaired_from_the_other(ingested, settings):
@@ -89,7 +89,7 @@ def test_no_good_copy_anywhere_flags_the_object_damaged_and_overwrites_nothing(i
 def test_since_skips_what_was_verified_recently(ingested):
     audit()
     assert audit(since_days=1).checked == 0
-    assert audit(since_days=0).checked == 8
+    assert audit(since_days=0).checked == 14
 
 
 def test_the_stores_command_prints_one_line_per_store(ingested):
@@ -108,9 +108,12 @@ def test_assets_are_untouched_by_the_audit(ingested):
 def test_the_scheduled_audit_repairs_and_reports(ingested, settings):
     from preservation import tasks
 
-    settings.ARCHIVE_AUDIT_EVERY_DAYS = 0
+    settings.ARCHIVE_POLICY = {0: {"copies": 2, "jurisdictions": 1, "audit_every_days": 0}}
     replica = ingested.replicas.get(store__name="local-a")
     flip_one_byte(stored(settings, "local-a", replica.key))
-    result = tasks.audit.delay().get()
-    assert result["corrupt"] == 1 and result["repaired"] == 1 and result["damaged"] == []
+    assert tasks.audit.delay().get() == 1  # one object due: one audit task queued (run eagerly here)
+    result = ObjectAudit.objects.get(object=ingested.object)
+    assert result.summary["corrupt"] == 1 and result.summary["repaired"] == 1 and not result.summary["damaged"]
+    assert result.healthy and result.lease_until is None
+    assert Replica.objects.get(pk=replica.pk).state == Replica.State.OK
     assert "fixity-audit" in settings.CELERY_BEAT_SCHEDULE

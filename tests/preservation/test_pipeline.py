@@ -53,8 +53,12 @@ def store_roots(settings) -> list[Path]:
 def test_a_photo_becomes_a_verified_ocfl_object_on_both_local_stores(obj, jpeg, settings):
     original = pipeline.run_in_process(receive(obj, jpeg))
     assert original.status == Asset.State.READY
-    family = {a.role: a for a in Asset.objects.filter(object=obj)}
+    family = {a.role: a for a in Asset.objects.filter(object=obj).exclude(role="metadata")}
     assert set(family) == {"original", "master", "access", "thumbnail"}
+    records = Asset.objects.filter(object=obj, role="metadata")
+    assert sorted(records.values_list("filename", flat=True)) == ["dc.xml", "object.json", "premis.xml"]
+    for record in records:
+        assert record.replicas.filter(state=Replica.State.OK).count() == 2 and record.local_path == ""
     assert family["master"].mime == "image/tiff"
     for asset in family.values():
         assert asset.replicas.filter(state=Replica.State.OK).count() == 2

@@ -60,6 +60,7 @@ def test_a_coloured_ply_mesh_gets_a_verified_master_a_web_glb_and_a_thumbnail(ob
         "access": 1,
         "preview": 1,
         "thumbnail": 1,
+        "metadata": 3,  # object.json, dc.xml, premis.xml
     }
     assert found["access"][0].mime == "model/gltf-binary"
     for asset in Asset.objects.filter(object=obj):
