@@ -315,9 +315,7 @@ def _restore_events(obj: HeritageObject, records: list[premis.EventRecord], asse
         if record.store:
             store = stores.get(record.store)
             if store is None:
-                store, _ = Store.objects.get_or_create(
-                    name=record.store, defaults={"kind": "unknown", "active": False}
-                )
+                store, _ = Store.objects.get_or_create(name=record.store, defaults={"kind": "unknown", "active": False})
                 stores[record.store] = store
         rows.append(
             PreservationEvent(

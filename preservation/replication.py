@@ -264,3 +264,38 @@ def under_replicated(obj: HeritageObject) -> list[str]:
         return []
     done = set(StoreObject.objects.filter(object=obj, head_version__gte=head).values_list("store__name", flat=True))
     return [name for name in store_names_for(obj) if name not in done]
+
+
+def withdraw_from_store(obj: HeritageObject, store_name: str, reason: str, user=None) -> int:
+    """Remove an object's copy from a store that may no longer hold it (a community restricted it, or
+    narrowed its list of stores). Deliberate, with a reason and a deletion event; refused for a store
+    still allowed for the object, so it can never reduce the copies the policy counts on. Returns the
+    number of keys deleted."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("a reason is required to withdraw a copy")
+    if store_name in store_names_for(obj):
+        raise ValueError(
+            f"store {store_name} is allowed to hold {obj.identifier}: only copies in stores not allowed "
+            "for the object can be withdrawn"
+        )
+    store_row = ensure_store_rows().get(store_name) or Store.objects.get(name=store_name)
+    store = get_store(store_name)
+    root = ocfl.object_root(obj.ocfl_id)
+    with lease(obj, store_row):
+        keys = list(store.list(f"{root}/"))
+        # Content first, inventories last: an interrupted withdrawal leaves an inventory that the
+        # next attempt finds and finishes, never content without a record of it.
+        for key in sorted(keys, key=lambda k: ("inventory.json" in k, k)):
+            store.delete(key, reason)
+        Replica.objects.filter(asset__object=obj, store=store_row).delete()
+        StoreObject.objects.filter(object=obj, store=store_row).update(head_version=0)
+    events.record(
+        events.EventType.DELETION,
+        events.Outcome.SUCCESS,
+        f"Copy of {obj.ocfl_id} withdrawn from store {store_name} ({len(keys)} files) by "
+        f"{user or 'the system'}: {reason}",
+        obj=obj,
+        store=store_row,
+    )
+    return len(keys)
