@@ -16,7 +16,9 @@ from archive.access import can_curate, curated_collections, get_object_for_viewe
 from archive.curation.forms import DiscardForm, ObjectForm, TextFormSet
 from archive.models import Asset, HeritageObject
 from preservation import events
-from preservation.models import ProcessingJob, Replica
+from preservation.health import store_health
+from preservation.models import ObjectAudit, ProcessingJob, Replica
+from preservation.policy import describe, evaluate
 from preservation.replication import store_names_for, under_replicated
 
 
@@ -124,8 +126,54 @@ def object_manage(request: HttpRequest, identifier: str) -> HttpResponse:
         "versions": obj.versions.all(),
         "stores": store_names_for(obj),
         "missing_stores": under_replicated(obj),
+        "policy": evaluate(obj),
+        "policy_text": describe(obj.threat_level),
+        "last_audit": ObjectAudit.objects.filter(object=obj).first(),
     }
     return render(request, "curation/object.html", context)
+
+
+@login_required
+@require_POST
+def asset_delete(request: HttpRequest, identifier: str, asset_id) -> HttpResponse:
+    obj = _curated_object(request, identifier)
+    asset = get_object_or_404(Asset, pk=asset_id, object=obj, role=Asset.Role.ORIGINAL)
+    form = DiscardForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("A reason is required to delete a file."))
+        return redirect("curation:object", obj.identifier)
+    try:
+        actions.delete_asset(asset, form.cleaned_data["reason"], request.user)
+    except ValueError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Deleted; the removal is being written to every store."))
+    return redirect("curation:object", obj.identifier)
+
+
+@login_required
+@require_POST
+def object_delete(request: HttpRequest, identifier: str) -> HttpResponse:
+    obj = _curated_object(request, identifier)
+    form = DiscardForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("A reason is required to delete an object."))
+        return redirect("curation:object", obj.identifier)
+    try:
+        actions.delete_object(obj, form.cleaned_data["reason"], request.user)
+    except ValueError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Deleted; the object remains as a tombstone with your reason."))
+    return redirect("curation:object", obj.identifier)
+
+
+@login_required
+def stores(request: HttpRequest) -> HttpResponse:
+    """Staff: every store's health (the same figures as `manage.py stores`)."""
+    if not request.user.is_staff:
+        raise Http404("No such page")
+    return render(request, "curation/stores.html", {"stores": store_health()})
 
 
 @login_required

@@ -16,6 +16,7 @@ from archive.access import (
     visible_to,
 )
 from archive.models import Asset
+from preservation.policy import describe, evaluate
 from preservation.replication import asset_source
 from preservation.stores.base import StoreError
 
@@ -48,6 +49,10 @@ def object_detail(request: HttpRequest, identifier: str) -> HttpResponse:
         "coordinates": public_coordinates(request.user, obj),
         "files": files if curator else [],
     }
+    if obj.versions.exists():
+        # What the archive promises for this object and whether it holds; store names stay internal.
+        context["preservation"] = evaluate(obj)
+        context["policy_text"] = describe(obj.threat_level)
     return render(request, "portal/object.html", context)
 
 

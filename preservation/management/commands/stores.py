@@ -3,41 +3,22 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
-from django.db.models import Max, Sum
 
-from archive.models import HeritageObject
-from preservation.models import Replica, StoreObject
-from preservation.replication import ensure_store_rows
-from preservation.stores.base import StoreError
-from preservation.stores.registry import get_store, store_config
+from preservation.health import store_health
 
 
 class Command(BaseCommand):
-    help = "One line per configured store: reachable, objects, bytes, under-replicated, last audit, damaged."
+    help = (
+        "One line per configured store, its name first: reachable, objects, bytes, under-replicated objects, "
+        "missing or corrupt copies, damaged objects, last audit, jurisdiction and access levels. "
+        "Exit code 1 when a store is unreachable or has bad copies."
+    )
 
     def handle(self, *args, **options) -> None:
-        for name, row in ensure_store_rows().items():
-            try:
-                get_store(name).ping()
-                reachable = "reachable"
-            except StoreError as error:
-                reachable = f"UNREACHABLE ({error})"
-            replicas = Replica.objects.filter(store=row)
-            ok = replicas.filter(state=Replica.State.OK)
-            objects = ok.values("asset__object").distinct().count()
-            size = ok.aggregate(total=Sum("asset__size"))["total"] or 0
-            levels = store_config(name).get("access_levels") or ["public", "community", "restricted"]
-            expected = (
-                HeritageObject.objects.filter(access_level__in=levels)
-                .annotate(head=Max("versions__number"))
-                .filter(head__isnull=False)
-            )
-            reached = dict(StoreObject.objects.filter(store=row).values_list("object_id", "head_version"))
-            behind = sum(1 for pk, head in expected.values_list("pk", "head") if reached.get(pk, 0) < head)
-            last = replicas.aggregate(last=Max("verified_at"))["last"]
-            bad = replicas.filter(state__in=[Replica.State.CORRUPT, Replica.State.MISSING]).count()
-            self.stdout.write(
-                f"{name}  {reachable}  objects={objects}  bytes={size}  under_replicated={behind}  "
-                f"bad_replicas={bad}  last_verified={last.isoformat() if last else 'never'}  "
-                f"jurisdiction={row.jurisdiction or '-'}"
-            )
+        healthy = True
+        for health in store_health():
+            style = self.style.SUCCESS if health.healthy else self.style.WARNING
+            self.stdout.write(style(health.line()))
+            healthy = healthy and health.reachable and not health.bad_replicas
+        if not healthy:
+            raise SystemExit(1)

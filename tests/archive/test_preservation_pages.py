@@ -1,0 +1,79 @@
+"""Pages about keeping things safe: the policy on object pages, deletion with a reason, the stores page."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import pytest
+from django.test import Client
+
+from archive import actions
+from archive.models import Asset
+from preservation import pipeline
+from preservation.models import PreservationEvent
+from tests.factories import make_object
+from tests.preservation import imagegen
+
+
+@pytest.fixture
+def preserved(personas, tmp_path):
+    obj = make_object(personas.collection, "Painted beam", threat_level=4)
+    path = imagegen.make_jpeg(tmp_path / "beam.jpg", size=(80, 60))
+    staged = tmp_path / "staged.jpg"
+    shutil.copyfile(path, staged)
+    data = path.read_bytes()
+    asset, _ = actions.receive_file(obj, staged, "beam.jpg", hashlib.sha256(data).hexdigest(), len(data), enqueue=False)
+    pipeline.run_in_process(asset)
+    return obj
+
+
+def client_for(user) -> Client:
+    client = Client()
+    if user:
+        client.force_login(user)
+    return client
+
+
+def test_the_object_pages_show_the_policy_and_whether_it_is_met(preserved, personas):
+    # Threat 4 asks for three copies in two jurisdictions; the test archive has two stores (FR, CA).
+    public = client_for(None).get(preserved.get_absolute_url()).content.decode()
+    assert "2 verified copies" in public and "2 jurisdictions" in public and "policy not yet met" in public
+    assert "local-a" not in public  # store names stay internal
+    page = client_for(personas.curator).get(f"/curate/o/{preserved.identifier}/").content.decode()
+    assert "Preservation policy" in page and "Not met:" in page and "2 verified copies of 3 required" in page
+    assert "local-a (FR)" in page and "local-b (CA)" in page
+
+
+def test_a_curator_deletes_a_file_only_with_a_reason(preserved, personas, django_capture_on_commit_callbacks):
+    curator = client_for(personas.curator)
+    original = preserved.assets.get(role="original")
+    url = f"/curate/o/{preserved.identifier}/files/{original.id}/delete/"
+    curator.post(url, {"reason": ""})
+    assert Asset.objects.get(pk=original.pk).status == Asset.State.READY
+    with django_capture_on_commit_callbacks(execute=True):
+        curator.post(url, {"reason": "Photographed the wrong beam"})
+    original.refresh_from_db()
+    assert original.status == Asset.State.DELETED and original.deleted_by == "curator"
+    assert original.removed_in is not None and original.removed_in.number == 2
+    assert PreservationEvent.objects.filter(asset=original, event_type="deletion").exists()
+    page = curator.get(f"/curate/o/{preserved.identifier}/").content.decode()
+    assert "Photographed the wrong beam" in page
+
+
+def test_members_cannot_delete(preserved, personas):
+    original = preserved.assets.get(role="original")
+    for user in (None, personas.member, personas.outsider):
+        response = client_for(user).post(
+            f"/curate/o/{preserved.identifier}/files/{original.id}/delete/", {"reason": "no"}
+        )
+        assert response.status_code in (302, 404)
+        assert Asset.objects.get(pk=original.pk).status == Asset.State.READY
+
+
+def test_only_staff_see_the_stores_page(preserved, personas):
+    for user in (personas.curator, personas.member):
+        assert client_for(user).get("/curate/stores/").status_code == 404
+    assert client_for(None).get("/curate/stores/").status_code == 302  # to the login page
+    page = client_for(personas.staff).get("/curate/stores/").content.decode()
+    assert "local-a" in page and "local-b" in page and "FR" in page and "CA" in page
