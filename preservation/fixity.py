@@ -114,7 +114,12 @@ def hash_replica(handle: BinaryIO, throttle: Throttle) -> tuple[str, int]:
 
 
 def replicas_to_audit(store: str | None = None, identifier: str | None = None, since_days: float | None = None):
-    replicas = Replica.objects.select_related("asset__object", "store").exclude(state=Replica.State.PENDING)
+    # Copies in a store removed from the configuration are not audited (the policy check reports the gap).
+    replicas = (
+        Replica.objects.select_related("asset__object", "store")
+        .exclude(state=Replica.State.PENDING)
+        .filter(store__active=True)
+    )
     if store:
         replicas = replicas.filter(store__name=store)
     if identifier:
@@ -143,7 +148,7 @@ def due_objects(now=None) -> list[int]:
         cutoff = now - timedelta(days=policy_for_level(level).audit_every_days)
         due.update(
             Replica.objects.exclude(state=Replica.State.PENDING)
-            .filter(asset__object__threat_level=level)
+            .filter(asset__object__threat_level=level, store__active=True)
             .filter(Q(verified_at__isnull=True) | Q(verified_at__lt=cutoff))
             .values_list("asset__object_id", flat=True)
             .distinct()
@@ -396,7 +401,7 @@ def _good_copy(asset_id, audited: list[Replica], states: dict, throttle: Throttl
     # Replicas outside this audit's selection (another store): verify one now before trusting it.
     others = (
         Replica.objects.select_related("store", "asset")
-        .filter(asset_id=asset_id)
+        .filter(asset_id=asset_id, store__active=True)
         .exclude(pk__in=[r.pk for r in audited])
     )
     for replica in others:
