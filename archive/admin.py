@@ -1,5 +1,7 @@
+from django import forms
 from django.contrib import admin
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from archive.models import (
     Asset,
@@ -19,9 +21,38 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+def _store_choices() -> list[tuple[str, str]]:
+    from preservation.stores.registry import all_stores, store_config
+
+    choices = []
+    for store in all_stores():
+        config = store_config(store.name)
+        choices.append(
+            (store.name, f"{store.name} — {config['jurisdiction'] or '?'} ({', '.join(config['access_levels'])})")
+        )
+    return choices
+
+
+class CommunityForm(forms.ModelForm):
+    """The community's choice of stores for its community and restricted material, as checkboxes."""
+
+    allowed_stores = forms.MultipleChoiceField(
+        choices=_store_choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label=_("Stores allowed for community and restricted material"),
+        help_text=_("None ticked: every store configured for that access level. Public material is not limited."),
+    )
+
+    class Meta:
+        model = Community
+        fields = ["slug", "name", "description", "allowed_stores"]
+
+
 @admin.register(Community)
 class CommunityAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "created"]
+    form = CommunityForm
+    list_display = ["name", "slug", "allowed_stores", "created"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
     inlines = [MembershipInline]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from preservation.models import PreservationEvent, ProcessingJob, Replica, Store, StoreObject
+from preservation.models import ObjectAudit, PreservationEvent, ProcessingJob, Replica, Store, StoreObject
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -46,3 +46,10 @@ class PreservationEventAdmin(ReadOnlyAdmin):
 class ProcessingJobAdmin(ReadOnlyAdmin):
     list_display = ["created", "kind", "object", "asset", "state", "stage", "progress", "message"]
     list_filter = ["state", "kind", "stage"]
+
+
+@admin.register(ObjectAudit)
+class ObjectAuditAdmin(ReadOnlyAdmin):
+    list_display = ["object", "finished_at", "healthy", "requested_at", "lease_until", "summary"]
+    list_filter = ["healthy"]
+    search_fields = ["object__identifier"]

@@ -136,6 +136,8 @@ def test_status_json_reports_progress_for_live_updates(personas, curator, tmp_pa
         "/admin/preservation/store/",
         "/admin/preservation/processingjob/",
         "/admin/archive/heritageobject/add/",
+        "/admin/archive/community/add/",
+        "/admin/preservation/objectaudit/",
     ],
 )
 def test_the_admin_is_usable_by_staff(personas, url):
@@ -145,3 +147,26 @@ def test_the_admin_is_usable_by_staff(personas, url):
     client = Client()
     client.force_login(personas.staff)
     assert client.get(url).status_code == 200
+
+
+def test_staff_record_a_communitys_choice_of_stores_in_the_admin(personas):
+    personas.staff.is_superuser = True
+    personas.staff.save()
+    client = Client()
+    client.force_login(personas.staff)
+    page = client.get(f"/admin/archive/community/{personas.community.pk}/change/").content.decode()
+    assert 'value="local-a"' in page and "FR" in page
+    data = {
+        "slug": personas.community.slug,
+        "name": personas.community.name,
+        "description": "",
+        "allowed_stores": ["local-b"],
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    response = client.post(f"/admin/archive/community/{personas.community.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    personas.community.refresh_from_db()
+    assert personas.community.allowed_stores == ["local-b"]
