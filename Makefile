@@ -38,6 +38,7 @@ help:
 	@echo "make format       ruff format + ruff check --fix"
 	@echo "make bench        benchmarks/ingest.py against PostgreSQL and Redis"
 	@echo "make bench-mesh   benchmarks/mesh.py: 1M and 5M triangles against the bare libraries"
+	@echo "make bench-audit  benchmarks/audit.py: fixity audit of 1 GB on three stores, against raw SHA-256"
 	@echo "make clean        caches and build output (keeps .venv and media/)"
 	@echo "make clean-media  the embedded demo's state under media/ (database, stores, broker, logs)"
 	@echo "make distclean    clean + clean-media + .venv"
@@ -116,6 +117,16 @@ BENCH_MESH_ARGS ?=
 bench-mesh: venv system-deps
 	@echo "==> benchmarks/mesh.py $(BENCH_MESH_ARGS)"
 	@$(BIN)/python benchmarks/mesh.py $(BENCH_MESH_ARGS)
+
+# `make bench-audit BENCH_AUDIT_ARGS="--stores s3 --json"` (options: benchmarks/README.md). No services: the
+# embedded settings on a SQLite database and three stores (local folders, or rclone S3 servers with --stores s3)
+# in a temporary folder, removed afterwards; about 3.1 GB there for each GB of --gb (default 1).
+.PHONY: bench-audit
+BENCH_AUDIT_ARGS ?=
+
+bench-audit: venv system-deps
+	@echo "==> benchmarks/audit.py $(BENCH_AUDIT_ARGS)"
+	@$(EMBEDDED_ENV) $(BIN)/python benchmarks/audit.py $(BENCH_AUDIT_ARGS)
 
 # --- running ----------------------------------------------------------------------------------------
 
