@@ -4,7 +4,8 @@ a viewer. A view that calls ``HeritageObject.objects.get`` for a visitor is a le
 
 Who sees what (DESIGN §6):
 - anyone: published, public, not embargoed;
-- a member of a community: also its published ``community`` objects once their embargo has passed;
+- a member of a community: also its published ``community`` objects once their embargo has passed, and
+  those of every community that shares with it (``Community.shares_with``);
 - a curator of a community: everything of that community (drafts, embargoed, restricted);
 - staff: everything.
 Curators and staff also see technical metadata, events, replicas, originals and masters; everybody
@@ -32,6 +33,15 @@ def _community_ids(user, role: str | None = None) -> list[int]:
     return list(memberships.values_list("community_id", flat=True))
 
 
+def _seen_by(member_of: list[int]) -> list[int]:
+    """Communities whose community-level material these memberships open: their own, and every
+    community that shares with one of them."""
+    from archive.models import Community
+
+    shared = Community.objects.filter(shares_with__in=member_of).values_list("id", flat=True)
+    return sorted(set(member_of) | set(shared))
+
+
 def visible_to(user) -> QuerySet[HeritageObject]:
     """Objects this user may see: the only source for pages, lists, feeds, APIs and file URLs."""
     objects = HeritageObject.objects.select_related("collection__community")
@@ -42,7 +52,7 @@ def visible_to(user) -> QuerySet[HeritageObject]:
     rule = released & Q(access_level=AccessLevel.PUBLIC)
     member_of = _community_ids(user)
     if member_of:
-        rule |= released & Q(access_level=AccessLevel.COMMUNITY, collection__community_id__in=member_of)
+        rule |= released & Q(access_level=AccessLevel.COMMUNITY, collection__community_id__in=_seen_by(member_of))
     curator_of = _community_ids(user, Role.CURATOR)
     if curator_of:
         rule |= Q(collection__community_id__in=curator_of)

@@ -46,6 +46,7 @@ class RebuildReport:
     files: int = 0
     bytes_read: int = 0
     bad_files: list[tuple[str, str]] = field(default_factory=list)  # (key, state)
+    shares: dict[str, set[str]] = field(default_factory=dict)  # community slug -> slugs it shares with
 
 
 def object_ids(store: ReplicaStore) -> Iterator[str]:
@@ -80,6 +81,11 @@ def rebuild(
                 report.objects.append(outcome)
         if progress:
             progress(ocfl_id)
+    # Sharing between communities, once every community is back (one may name another rebuilt later).
+    for slug, others in report.shares.items():
+        community = Community.objects.filter(slug=slug).first()
+        if community is not None:
+            community.shares_with.add(*Community.objects.filter(slug__in=others))
     return report
 
 
@@ -115,6 +121,8 @@ def rebuild_object(
 
     record = json.loads(record_bytes(OBJECT_RECORD))
     identifier = record["identifier"]
+    community = record["collection"]["community"]
+    report.shares.setdefault(community["slug"], set()).update(community.get("shares_with", []))
     if HeritageObject.objects.filter(identifier=identifier).exists():
         report.skipped.append((ocfl_id, "already in the catalogue"))
         return None
@@ -211,6 +219,7 @@ def _restore_object(record: dict) -> HeritageObject:
         embargo_until=parse_date(record["embargo_until"]) if record["embargo_until"] else None,
         status=record["status"],
         keywords=record["keywords"],
+        labels=record.get("labels", []),
         provenance=record["provenance"],
         source_reference=record["source_reference"],
         published_at=_dt(record["published_at"]),

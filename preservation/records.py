@@ -100,6 +100,7 @@ def object_record(obj: HeritageObject) -> dict[str, Any]:
                 "name": community.name,
                 "description": community.description,
                 "allowed_stores": list(community.allowed_stores or []),
+                "shares_with": sorted(community.shares_with.values_list("slug", flat=True)),
             },
         },
         "texts": [
@@ -119,6 +120,7 @@ def object_record(obj: HeritageObject) -> dict[str, Any]:
         "rights_statement": obj.rights_statement,
         "licence": obj.licence,
         "keywords": list(obj.keywords or []),
+        "labels": list(obj.labels or []),
         "provenance": obj.provenance,
         "source_reference": obj.source_reference,
         "files": [asset_record(asset) for asset in files],

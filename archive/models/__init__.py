@@ -1,8 +1,9 @@
 from .collection import Collection
 from .community import Community, Membership
 from .heritage_object import Asset, HeritageObject, ObjectText, ObjectVersion
+from .share import ShareLink, ShareLinkUse
 from .upload import Upload
-from .vocabularies import AccessLevel, Role, Status, ThreatLevel, ThreatType
+from .vocabularies import AccessLevel, LocalContextsLabel, Role, Status, ThreatLevel, ThreatType
 
 __all__ = [
     "AccessLevel",
@@ -10,10 +11,13 @@ __all__ = [
     "Collection",
     "Community",
     "HeritageObject",
+    "LocalContextsLabel",
     "Membership",
     "ObjectText",
     "ObjectVersion",
     "Role",
+    "ShareLink",
+    "ShareLinkUse",
     "Status",
     "ThreatLevel",
     "ThreatType",

@@ -19,6 +19,13 @@ class Community(models.Model):
             "Empty: every store configured for that access level."
         ),
     )
+    shares_with = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="shared_by",
+        help_text=_("Members of these communities may also see this community's community-level material."),
+    )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="communities")
     created = models.DateTimeField(auto_now_add=True)
 

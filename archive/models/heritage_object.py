@@ -42,6 +42,13 @@ class HeritageObject(models.Model):
     embargo_until = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     keywords = models.JSONField(default=list, blank=True)
+    labels = models.JSONField(
+        default=list, blank=True, help_text=_("Local Contexts TK/BC labels the community applies to this object.")
+    )
+    featured = models.BooleanField(default=False, help_text=_("Shown first on the portal's home page."))
+    search_text = models.TextField(
+        blank=True, editable=False, help_text=_("Every searchable text, kept up to date by update_search_text().")
+    )
     provenance = models.TextField(blank=True)
     source_reference = models.CharField(
         max_length=500,
@@ -136,6 +143,21 @@ class HeritageObject(models.Model):
     @property
     def is_embargoed(self) -> bool:
         return bool(self.embargo_until and self.embargo_until > timezone.localdate())
+
+    def build_search_text(self) -> str:
+        """Titles and descriptions in every language, keywords, culture, place, type and period, one text
+        for full-text search (PostgreSQL) or the substring fallback (SQLite)."""
+        parts = [self.identifier, self.object_type, self.culture, self.period_label, self.place_name]
+        parts += [str(keyword) for keyword in self.keywords or []]
+        for text in self.texts.all():
+            parts += [text.title, text.description]
+        return "\n".join(part for part in parts if part)
+
+    def update_search_text(self) -> None:
+        text = self.build_search_text()
+        if text != self.search_text:
+            self.search_text = text
+            type(self).objects.filter(pk=self.pk).update(search_text=text)
 
     def originals(self) -> models.QuerySet[Asset]:
         return self.assets.filter(role=Asset.Role.ORIGINAL)

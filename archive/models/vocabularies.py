@@ -12,6 +12,7 @@ class AccessLevel(models.TextChoices):
 
 class Status(models.TextChoices):
     DRAFT = "draft", _("Draft")
+    REVIEW = "review", _("Awaiting review")
     PUBLISHED = "published", _("Published")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     DELETED = "deleted", _("Deleted (tombstone)")
@@ -38,6 +39,27 @@ class ThreatLevel(models.IntegerChoices):
 class Role(models.TextChoices):
     MEMBER = "member", _("Member")
     CURATOR = "curator", _("Curator")
+
+
+class LocalContextsLabel(models.TextChoices):
+    """Traditional Knowledge (TK) and Biocultural (BC) labels of Local Contexts (localcontexts.org): a
+    community's own statement of how its material should be used. Shown on object pages."""
+
+    TK_ATTRIBUTION = "tk-attribution", _("TK Attribution")
+    TK_NON_COMMERCIAL = "tk-non-commercial", _("TK Non-Commercial")
+    TK_COMMUNITY_USE_ONLY = "tk-community-use-only", _("TK Community Use Only")
+    TK_SECRET_SACRED = "tk-secret-sacred", _("TK Secret / Sacred")
+    TK_CULTURALLY_SENSITIVE = "tk-culturally-sensitive", _("TK Culturally Sensitive")
+    TK_SEASONAL = "tk-seasonal", _("TK Seasonal")
+    TK_WOMEN_GENERAL = "tk-women-general", _("TK Women General")
+    TK_MEN_GENERAL = "tk-men-general", _("TK Men General")
+    TK_OUTREACH = "tk-outreach", _("TK Outreach")
+    TK_VERIFIED = "tk-verified", _("TK Verified")
+    TK_OPEN_TO_COLLABORATION = "tk-open-to-collaboration", _("TK Open to Collaboration")
+    BC_PROVENANCE = "bc-provenance", _("BC Provenance")
+    BC_MULTIPLE_PROVENANCE = "bc-multiple-provenance", _("BC Multiple Provenance")
+    BC_CONSENT_VERIFIED = "bc-consent-verified", _("BC Consent Verified")
+    BC_RESEARCH_USE = "bc-research-use", _("BC Research Use")
 
 
 # Languages written right to left: pages set dir="rtl" on texts in these languages.
