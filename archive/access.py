@@ -14,6 +14,8 @@ else sees descriptive metadata, rights and access copies only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -42,8 +44,11 @@ def _seen_by(member_of: list[int]) -> list[int]:
     return sorted(set(member_of) | set(shared))
 
 
-def visible_to(user) -> QuerySet[HeritageObject]:
-    """Objects this user may see: the only source for pages, lists, feeds, APIs and file URLs."""
+def visible_to(user, shared: Iterable[int] = ()) -> QuerySet[HeritageObject]:
+    """Objects this user may see: the only source for pages, lists, feeds, APIs and file URLs.
+
+    ``shared`` holds ids of objects opened to this visitor by an active share link (see
+    archive/sharing.py): those are visible too, whatever their access level, unless deleted."""
     objects = HeritageObject.objects.select_related("collection__community")
     if getattr(user, "is_staff", False) and user.is_active:
         return objects.all()
@@ -56,16 +61,19 @@ def visible_to(user) -> QuerySet[HeritageObject]:
     curator_of = _community_ids(user, Role.CURATOR)
     if curator_of:
         rule |= Q(collection__community_id__in=curator_of)
+    shared = list(shared)
+    if shared:
+        rule |= Q(pk__in=shared) & ~Q(status=Status.DELETED)
     return objects.filter(rule)
 
 
-def get_object_for_viewer(user, identifier: str) -> HeritageObject:
+def get_object_for_viewer(user, identifier: str, shared: Iterable[int] = ()) -> HeritageObject:
     """The object if this user may see it; otherwise 404 (never 403: existence itself is not disclosed)."""
     normalized = normalize_identifier(identifier)
     if normalized is None:
         raise Http404("No such object")
     try:
-        return visible_to(user).get(identifier=normalized)
+        return visible_to(user, shared).get(identifier=normalized)
     except HeritageObject.DoesNotExist as missing:
         raise Http404("No such object") from missing
 
@@ -99,22 +107,30 @@ def visible_assets(user, obj: HeritageObject) -> QuerySet[Asset]:
     return assets.filter(role__in=PUBLIC_ROLES, status=Asset.State.READY)
 
 
-def get_asset_for_viewer(user, asset_id) -> Asset:
+def get_asset_for_viewer(user, asset_id, shared: Iterable[int] = ()) -> Asset:
     """An asset whose object is visible to the user and whose role the user may download, else 404."""
     try:
         asset = Asset.objects.select_related("object").get(pk=asset_id)
     except (Asset.DoesNotExist, ValueError, TypeError) as missing:
         raise Http404("No such file") from missing
-    obj = get_object_for_viewer(user, asset.object.identifier)
+    obj = get_object_for_viewer(user, asset.object.identifier, shared)
     if not visible_assets(user, obj).filter(pk=asset.pk).exists():
         raise Http404("No such file")
     return asset
 
 
-def public_coordinates(user, obj: HeritageObject) -> tuple[float, float] | None:
-    """Coordinates this user may see: exact for curators, none for a sensitive location otherwise."""
+GENERALIZED_DECIMALS = 1  # 0.1 degree: about 11 km, enough for a map, not enough to find a site
+
+
+def public_coordinates(user, obj: HeritageObject) -> tuple[float, float, bool] | None:
+    """(latitude, longitude, exact) this user may see: exact for curators and staff, and for places
+    that are not sensitive; otherwise rounded to 0.1 degree (``exact`` False)."""
     if obj.latitude is None or obj.longitude is None:
         return None
     if obj.sensitive_location and not can_curate(user, obj):
-        return None
-    return (obj.latitude, obj.longitude)
+        return (
+            round(obj.latitude, GENERALIZED_DECIMALS) + 0.0,
+            round(obj.longitude, GENERALIZED_DECIMALS) + 0.0,
+            False,
+        )
+    return (obj.latitude, obj.longitude, True)

@@ -122,12 +122,12 @@ def test_curation_pages_are_for_curators_and_staff(world, persona):
             assert response.status_code == 404
 
 
-def test_sensitive_coordinates_are_hidden_from_the_public(personas):
+def test_sensitive_coordinates_are_generalized_for_the_public(personas):
     obj = make_object(personas.collection, "Shrine", latitude=12.3456, longitude=45.6789, sensitive_location=True)
     html = Client().get(f"/o/{obj.identifier}/").content.decode()
-    assert "12.3456" not in html and "45.6789" not in html
-    assert public_coordinates(personas.member, obj) is None
-    assert public_coordinates(personas.curator, obj) == (12.3456, 45.6789)
+    assert "12.3456" not in html and "45.6789" not in html and "12.3" in html
+    assert public_coordinates(personas.member, obj) == (12.3, 45.7, False)
+    assert public_coordinates(personas.curator, obj) == (12.3456, 45.6789, True)
     client = client_for(personas.curator)
     assert "12.3456" in client.get(f"/o/{obj.identifier}/").content.decode()
 
