@@ -1,10 +1,15 @@
 from django.urls import path
 
-from . import views
+from . import browse, share_views, views
 
 app_name = "portal"
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", browse.home, name="home"),
+    path("search/", browse.search, name="search"),
+    path("communities/", browse.community_list, name="communities"),
+    path("c/<slug:slug>/", browse.community_detail, name="community"),
+    path("collections/<slug:slug>/", browse.collection_detail, name="collection"),
     path("o/<str:identifier>/", views.object_detail, name="object"),
     path("files/<uuid:asset_id>/<str:filename>", views.file_download, name="file"),
+    path("s/<str:token>/", share_views.share_entry, name="share"),
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -13,24 +12,18 @@ from archive.access import (
     get_object_for_viewer,
     public_coordinates,
     visible_assets,
-    visible_to,
 )
 from archive.models import Asset
+from archive.sharing import log_use, share_grants
 from preservation.policy import describe, evaluate
 from preservation.replication import asset_source
 from preservation.stores.base import StoreError
 
 
 @require_safe
-def home(request: HttpRequest) -> HttpResponse:
-    objects = visible_to(request.user).prefetch_related("texts").order_by("-created")
-    page = Paginator(objects, 24).get_page(request.GET.get("page"))
-    return render(request, "portal/home.html", {"page": page})
-
-
-@require_safe
 def object_detail(request: HttpRequest, identifier: str) -> HttpResponse:
-    obj = get_object_for_viewer(request.user, identifier)
+    obj = get_object_for_viewer(request.user, identifier, shared=share_grants(request))
+    share = log_use(request, obj)  # the share link this visit comes through, if any (logged)
     curator = can_curate(request.user, obj)
     files = list(visible_assets(request.user, obj).order_by("created"))
     thumbnails = {a.derived_from_id: a for a in files if a.role == Asset.Role.THUMBNAIL}
@@ -44,6 +37,7 @@ def object_detail(request: HttpRequest, identifier: str) -> HttpResponse:
         "obj": obj,
         "texts": obj.texts.all(),
         "curator": curator,
+        "share": share,
         "access_copies": images,
         "models": models,
         "coordinates": public_coordinates(request.user, obj),
@@ -59,9 +53,10 @@ def object_detail(request: HttpRequest, identifier: str) -> HttpResponse:
 @require_safe
 def file_download(request: HttpRequest, asset_id, filename: str) -> FileResponse:
     """Serve one file after the access check; never from a guessable public path."""
-    asset = get_asset_for_viewer(request.user, asset_id)
+    asset = get_asset_for_viewer(request.user, asset_id, shared=share_grants(request))
     if filename != asset.filename:
         raise Http404("No such file")
+    shared = log_use(request, asset.object)  # logged when it comes through a share link
     try:
         handle = asset_source(asset)
     except StoreError as error:
@@ -74,5 +69,5 @@ def file_download(request: HttpRequest, asset_id, filename: str) -> FileResponse
     response = FileResponse(handle, as_attachment=not inline, filename=asset.filename, content_type=asset.mime or None)
     response["Content-Length"] = str(asset.size)
     response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600" if inline else "private, no-store"
+    response["Cache-Control"] = "private, max-age=3600" if inline and not shared else "private, no-store"
     return response

@@ -60,7 +60,7 @@ def test_visible_to_gives_each_persona_exactly_its_objects(world, persona):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_object_list_shows_only_visible_objects(world, persona):
     personas, objects, _ = world
-    html = client_for(personas.users()[persona]).get("/").content.decode()
+    html = client_for(personas.users()[persona]).get("/search/").content.decode()
     shown = {name for name, obj in objects.items() if obj.identifier in html or obj.title in html}
     assert shown == EXPECTED[persona]
 
