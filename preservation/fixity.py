@@ -94,6 +94,8 @@ class Throttle:
         self.started = time.monotonic()
         self.count = 0
 
+    MAX_CREDIT_SECONDS = 1.0
+
     def spend(self, nbytes: int) -> None:
         if not self.rate:
             return
@@ -101,6 +103,9 @@ class Throttle:
         ahead = self.count / self.rate - (time.monotonic() - self.started)
         if ahead > 0:
             time.sleep(ahead)
+        elif ahead < -self.MAX_CREDIT_SECONDS:
+            # Time spent not reading (bookkeeping, a slow store) must not become a burst later.
+            self.started += -ahead - self.MAX_CREDIT_SECONDS
 
 
 def hash_replica(handle: BinaryIO, throttle: Throttle) -> tuple[str, int]:
@@ -135,6 +140,14 @@ def objects_to_audit(store: str | None = None, identifier: str | None = None):
     objects = HeritageObject.objects.filter(versions__isnull=False).distinct().order_by("pk")
     if identifier:
         objects = objects.filter(identifier=identifier)
+    if store:
+        # Objects the store holds, or may hold (a store to re-link after a rebuild holds no rows yet).
+        from preservation.policy import store_allows
+
+        rows = objects.values_list("pk", "access_level", "collection__community__allowed_stores")
+        allowed = [pk for pk, level, chosen in rows if store_allows(store, level, list(chosen or []))]
+        held = Replica.objects.filter(store__name=store).values("asset__object_id")
+        objects = objects.filter(Q(pk__in=allowed) | Q(pk__in=held))
     return objects
 
 
@@ -222,8 +235,9 @@ def repair_replica(replica: Replica, good: Replica, report: AuditReport) -> bool
             store=replica.store,
         )
         return False
+    now = timezone.now()
     Replica.objects.filter(pk=replica.pk).update(
-        state=Replica.State.OK, observed_sha256=asset.sha256, verified_at=timezone.now(), last_error=""
+        state=Replica.State.OK, observed_sha256=asset.sha256, verified_at=now, last_error="", updated=now
     )
     report.repaired.append((replica.store.name, replica.key))
     events.record(
@@ -263,14 +277,14 @@ def audit_object(
     repair: bool = False,
     since_days: float | None = None,
     progress: Callable[[int], None] | None = None,
+    rows: dict | None = None,
 ) -> AuditReport:
     """Link, check, repair and hold one object to its policy; the result is kept on its ObjectAudit."""
     from preservation.policy import evaluate
 
     report.objects += 1
-    before = AuditReport()
-    before.merge(report.as_dict())
-    link_replicas(obj, report, only=store)
+    before = _counts(report)
+    link_replicas(obj, report, only=store, rows=rows)
     selected = replicas_to_audit(store, None, since_days).filter(asset__object=obj)
     by_asset: dict = {}
     for replica in selected:
@@ -318,15 +332,22 @@ def _complete_placement(obj: HeritageObject, missing: list[str], only: str | Non
             log.warning("could not complete %s on %s: %s", obj.identifier, name, error)
 
 
-def _remember(obj: HeritageObject, report: AuditReport, before: AuditReport) -> None:
+def _counts(report: AuditReport) -> dict[str, int]:
+    return {
+        "checked": report.checked,
+        "ok": report.ok,
+        "bytes_read": report.bytes_read,
+        "corrupt": len(report.corrupt),
+        "missing": len(report.missing),
+        "repaired": len(report.repaired),
+        "unreachable": len(report.unreachable),
+    }
+
+
+def _remember(obj: HeritageObject, report: AuditReport, before: dict[str, int]) -> None:
+    now = _counts(report)
     mine = {
-        "checked": report.checked - before.checked,
-        "ok": report.ok - before.ok,
-        "bytes_read": report.bytes_read - before.bytes_read,
-        "corrupt": len(report.corrupt) - len(before.corrupt),
-        "missing": len(report.missing) - len(before.missing),
-        "repaired": len(report.repaired) - len(before.repaired),
-        "unreachable": len(report.unreachable) - len(before.unreachable),
+        **{key: now[key] - before[key] for key in now},
         "policy": report.policy_gaps.get(obj.identifier, []),
         "damaged": obj.identifier in report.damaged,
     }
@@ -338,14 +359,14 @@ def _remember(obj: HeritageObject, report: AuditReport, before: AuditReport) -> 
     )
 
 
-def link_replicas(obj: HeritageObject, report: AuditReport, only: str | None = None) -> None:
+def link_replicas(obj: HeritageObject, report: AuditReport, only: str | None = None, rows: dict | None = None) -> None:
     """Record copies a store holds that the catalogue does not know yet (after a rebuild from another
     store), as ``unverified`` replicas the audit then reads. Only the store's own inventory is trusted
     for which files it has; nothing is marked verified here."""
     from preservation.policy import allowed_store_names
     from preservation.replication import ensure_store_rows, replica_key, version_file
 
-    rows = ensure_store_rows()
+    rows = rows if rows is not None else ensure_store_rows()
     names = [only] if only else allowed_store_names(obj)
     packaged = list(
         Asset.objects.filter(object=obj, version__isnull=False).select_related("version").order_by("created")
