@@ -114,6 +114,32 @@ def find_duplicate(obj: HeritageObject, sha256: str) -> Asset | None:
     return obj.assets.filter(sha256=sha256, role=Asset.Role.ORIGINAL, status__in=_LIVE_STATES).first()
 
 
+def submit_for_review(obj: HeritageObject, user=None) -> None:
+    """A draft goes to review: another look before anyone outside the curators sees it."""
+    if obj.status != Status.DRAFT:
+        raise ValueError("only drafts can be submitted for review")
+    obj.status = Status.REVIEW
+    obj.save(update_fields=["status", "updated"])
+    log.info("object %s submitted for review by %s", obj.identifier, user)
+
+
+def return_to_draft(obj: HeritageObject, user=None, note: str = "") -> None:
+    if obj.status not in (Status.REVIEW, Status.PUBLISHED):
+        raise ValueError("only objects in review or published can go back to draft")
+    was_published = obj.status == Status.PUBLISHED
+    obj.status = Status.DRAFT
+    obj.save(update_fields=["status", "updated"])
+    if was_published:
+        events.record(
+            events.EventType.PUBLICATION,
+            events.Outcome.SUCCESS,
+            f"Withdrawn from the portal by {user or 'the system'}{': ' + note if note else ''}.",
+            obj=obj,
+        )
+        record_changed(obj)
+    log.info("object %s returned to draft by %s %s", obj.identifier, user, note)
+
+
 def publish(obj: HeritageObject, user=None) -> None:
     """Make a draft visible according to its access level and embargo."""
     if obj.status == Status.PUBLISHED:

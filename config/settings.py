@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
     "archive",
     "preservation",
 ]
@@ -167,6 +168,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- Preservation -----------------------------------------------------------------------------
 ARCHIVE_MAX_IMAGE_PIXELS = env_int("ARCHIVE_MAX_IMAGE_PIXELS", 200_000_000)
 ARCHIVE_MAX_UPLOAD_BYTES = env_int("ARCHIVE_MAX_UPLOAD_BYTES", 20 * 1024**3)
+# CSV metadata imports (archive/curation/csv_io.py) larger than this are refused before parsing.
+ARCHIVE_CSV_MAX_BYTES = env_int("ARCHIVE_CSV_MAX_BYTES", 20 * 1024**2)
 ARCHIVE_MIN_COPIES = env_int("ARCHIVE_MIN_COPIES", 2)
 # Format keys processed on the "heavy" queue (run a worker with -Q heavy, concurrency sized to memory).
 ARCHIVE_HEAVY_FORMATS = {"mesh", "pointcloud"}
@@ -214,6 +217,14 @@ if env("ARCHIVE_POLICY"):
     ARCHIVE_POLICY = {int(level): rule for level, rule in json.loads(env("ARCHIVE_POLICY")).items()}
 # Unfinished uploads untouched this long are removed (their partial file too) by the sweeper.
 ARCHIVE_UPLOAD_EXPIRY_DAYS = env_int("ARCHIVE_UPLOAD_EXPIRY_DAYS", 7)
+# Longest validity (days) a curator may give a share link to one object for one researcher.
+ARCHIVE_SHARE_MAX_DAYS = env_int("ARCHIVE_SHARE_MAX_DAYS", 90)
+# Background tiles of the public map (/map/), a Leaflet URL template; empty = no tiles (offline installs:
+# markers on a plain background). The attribution is HTML shown under the map.
+ARCHIVE_MAP_TILE_URL = env("ARCHIVE_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+ARCHIVE_MAP_ATTRIBUTION = env(
+    "ARCHIVE_MAP_ATTRIBUTION", '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
 
 _ALL_LEVELS = ["public", "community", "restricted"]
 

@@ -9,7 +9,7 @@ from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
 from archive.models import HeritageObject, ObjectText
-from archive.models.vocabularies import RIGHTS_STATEMENTS
+from archive.models.vocabularies import RIGHTS_STATEMENTS, LocalContextsLabel
 
 LANGUAGE_CODE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -18,6 +18,13 @@ class ObjectForm(forms.ModelForm):
     keywords_text = forms.CharField(label=_("Keywords"), required=False, help_text=_("Separate keywords with commas."))
     rights_statement = forms.ChoiceField(
         choices=[("", "—")] + RIGHTS_STATEMENTS, required=False, label=_("Rights statement")
+    )
+    labels = forms.MultipleChoiceField(
+        choices=LocalContextsLabel.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Local Contexts labels"),
+        help_text=_("The community's own statements of how this material should be used (localcontexts.org)."),
     )
 
     class Meta:
@@ -40,14 +47,18 @@ class ObjectForm(forms.ModelForm):
             "access_level",
             "embargo_until",
             "provenance",
+            "labels",
+            "featured",
         ]
         widgets = {
             "embargo_until": forms.DateInput(attrs={"type": "date"}),
             "provenance": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args, collections=None, **kwargs) -> None:
+    def __init__(self, *args, collections=None, can_feature: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if not can_feature:
+            del self.fields["featured"]  # the portal's home page is the whole site's choice (staff)
         if collections is not None:
             self.fields["collection"].queryset = collections
             if not self.instance.pk and len(collections) == 1:
@@ -112,3 +123,25 @@ class DiscardForm(forms.Form):
     reason = forms.CharField(
         label=_("Why delete this file?"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
     )
+
+
+class ShareLinkForm(forms.Form):
+    """A time-limited link to one object for one named researcher (archive/sharing.py)."""
+
+    researcher_name = forms.CharField(label=_("Researcher"), max_length=200)
+    researcher_email = forms.EmailField(label=_("Researcher's e-mail"), required=False)
+    purpose = forms.CharField(
+        label=_("Purpose"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    days = forms.IntegerField(label=_("Days valid"), initial=14, min_value=1)
+
+    def __init__(self, *args, **kwargs) -> None:
+        from django.conf import settings
+        from django.core.validators import MaxValueValidator
+
+        super().__init__(*args, **kwargs)
+        limit = int(getattr(settings, "ARCHIVE_SHARE_MAX_DAYS", 90))
+        self.fields["days"].max_value = limit
+        self.fields["days"].validators.append(MaxValueValidator(limit))
+        self.fields["days"].widget.attrs["max"] = limit
+        self.fields["days"].help_text = _("At most %(days)d days.") % {"days": limit}

@@ -14,7 +14,8 @@ from django.views.decorators.http import require_POST
 from archive import actions
 from archive.access import can_curate, curated_collections, get_object_for_viewer, visible_to
 from archive.curation.forms import DiscardForm, ObjectForm, TextFormSet
-from archive.models import Asset, HeritageObject
+from archive.models import Asset, HeritageObject, Status
+from archive.review import blocking_problems, checklist
 from preservation import events
 from preservation.health import store_health
 from preservation.models import ObjectAudit, ProcessingJob, Replica
@@ -54,8 +55,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "curation/dashboard.html",
-        {"collections": collections, "objects": objects, "quarantine_count": quarantine_count},
+        {
+            "collections": collections,
+            "objects": objects,
+            "quarantine_count": quarantine_count,
+            "communities": _curated_communities(request.user),
+        },
     )
+
+
+def _curated_communities(user):
+    from archive.models import Community, Role
+
+    if user.is_staff:
+        return Community.objects.order_by("name")
+    return Community.objects.filter(memberships__user=user, memberships__role=Role.CURATOR).order_by("name")
 
 
 def _save_object(request, form, formset, creating: bool) -> HeritageObject:
@@ -83,7 +97,7 @@ def object_create(request: HttpRequest) -> HttpResponse:
     collections = curated_collections(request.user)
     if not collections.exists():
         return render(request, "curation/not_curator.html", status=403)
-    form = ObjectForm(request.POST or None, collections=collections)
+    form = ObjectForm(request.POST or None, collections=collections, can_feature=request.user.is_staff)
     formset = TextFormSet(
         request.POST or None,
         initial=[{"language": "en", "is_original": True}, {"language": "fr"}],
@@ -99,7 +113,12 @@ def object_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def object_edit(request: HttpRequest, identifier: str) -> HttpResponse:
     obj = _curated_object(request, identifier)
-    form = ObjectForm(request.POST or None, instance=obj, collections=curated_collections(request.user))
+    form = ObjectForm(
+        request.POST or None,
+        instance=obj,
+        collections=curated_collections(request.user),
+        can_feature=request.user.is_staff,
+    )
     formset = TextFormSet(request.POST or None, instance=obj, prefix="texts")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         _save_object(request, form, formset, creating=False)
@@ -179,10 +198,57 @@ def stores(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def object_publish(request: HttpRequest, identifier: str) -> HttpResponse:
+    """Publication is the last step of the review: only from "awaiting review", never with a blocking problem."""
     obj = _curated_object(request, identifier)
+    if obj.status != Status.REVIEW:
+        messages.error(request, _("Submit the object for review first; it is published from the review."))
+        return redirect("curation:object", obj.identifier)
+    problems = blocking_problems(obj)
+    if problems:
+        messages.error(request, _("Not published: %(problems)s") % {"problems": " ".join(problems)})
+        return redirect("curation:object-review", obj.identifier)
     actions.publish(obj, request.user)
     messages.success(request, _("Published."))
     return redirect("curation:object", obj.identifier)
+
+
+@login_required
+@require_POST
+def object_submit(request: HttpRequest, identifier: str) -> HttpResponse:
+    obj = _curated_object(request, identifier)
+    try:
+        actions.submit_for_review(obj, request.user)
+    except ValueError as error:
+        messages.error(request, str(error))
+        return redirect("curation:object", obj.identifier)
+    messages.success(request, _("Submitted for review."))
+    return redirect("curation:object-review", obj.identifier)
+
+
+@login_required
+@require_POST
+def object_unpublish(request: HttpRequest, identifier: str) -> HttpResponse:
+    obj = _curated_object(request, identifier)
+    try:
+        actions.return_to_draft(obj, request.user, request.POST.get("note", "")[:500])
+    except ValueError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Back to draft: no longer visible outside the curators."))
+    return redirect("curation:object", obj.identifier)
+
+
+@login_required
+def object_review(request: HttpRequest, identifier: str) -> HttpResponse:
+    obj = _curated_object(request, identifier)
+    context = {
+        "obj": obj,
+        "checks": checklist(obj),
+        "blocked": bool(blocking_problems(obj)),
+        "texts": obj.texts.all(),
+        "access_copies": obj.assets.filter(role=Asset.Role.ACCESS, status=Asset.State.READY),
+    }
+    return render(request, "curation/review.html", context)
 
 
 @login_required

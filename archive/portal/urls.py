@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import browse, share_views, views
+from . import browse, share_views, sitemaps, views
+from .map import map_geojson, map_page
 
 app_name = "portal"
 urlpatterns = [
@@ -12,4 +13,8 @@ urlpatterns = [
     path("o/<str:identifier>/", views.object_detail, name="object"),
     path("files/<uuid:asset_id>/<str:filename>", views.file_download, name="file"),
     path("s/<str:token>/", share_views.share_entry, name="share"),
+    path("map/", map_page, name="map"),
+    path("map/objects.geojson", map_geojson, name="map-geojson"),
+    path("sitemap.xml", sitemaps.sitemap, name="sitemap"),
+    path("robots.txt", sitemaps.robots_txt, name="robots"),
 ]

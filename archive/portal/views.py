@@ -13,7 +13,7 @@ from archive.access import (
     public_coordinates,
     visible_assets,
 )
-from archive.models import Asset
+from archive.models import Asset, LocalContextsLabel
 from archive.sharing import log_use, share_grants
 from preservation.policy import describe, evaluate
 from preservation.replication import asset_source
@@ -42,6 +42,7 @@ def object_detail(request: HttpRequest, identifier: str) -> HttpResponse:
         "models": models,
         "coordinates": public_coordinates(request.user, obj),
         "files": files if curator else [],
+        "labels": [(code, LocalContextsLabel(code).label) for code in obj.labels if code in LocalContextsLabel.values],
     }
     if obj.versions.exists():
         # What the archive promises for this object and whether it holds; store names stay internal.

@@ -88,8 +88,26 @@ def test_editing_records_a_metadata_event_and_publishing_makes_it_public(persona
     data.pop("texts-2-language"), data.pop("texts-2-title")
     assert curator.post(f"/curate/o/{obj.identifier}/edit/", data).status_code == 302
     assert PreservationEvent.objects.filter(object=obj, event_type="metadata modification").exists()
+    assert curator.post(f"/curate/o/{obj.identifier}/publish/").status_code == 302  # not from a draft
+    assert Client().get(obj.get_absolute_url()).status_code == 404
+    curator.post(f"/curate/o/{obj.identifier}/submit/")
+    review = curator.get(f"/curate/o/{obj.identifier}/review/").content.decode()
+    assert "Checklist" in review and "rights statement" in review
+    assert Client().get(obj.get_absolute_url()).status_code == 404  # still hidden while in review
     assert curator.post(f"/curate/o/{obj.identifier}/publish/").status_code == 302
     assert Client().get(obj.get_absolute_url()).status_code == 200
+    curator.post(f"/curate/o/{obj.identifier}/unpublish/", {"note": "Community asked to wait"})
+    assert Client().get(obj.get_absolute_url()).status_code == 404
+
+
+def test_a_blocking_problem_prevents_publication(personas, curator, tmp_path):
+    obj = make_object(personas.collection, "Half processed", published=False)
+    busy = attach_file(obj, Asset.Role.ORIGINAL, b"x", tmp_path / "h", filename="a.jpg")
+    Asset.objects.filter(pk=busy.pk).update(status=Asset.State.PROCESSING)
+    curator.post(f"/curate/o/{obj.identifier}/submit/")
+    curator.post(f"/curate/o/{obj.identifier}/publish/")
+    obj.refresh_from_db()
+    assert obj.status == "review"
 
 
 def test_the_quarantine_lists_rejected_files_and_deletes_only_with_a_reason(personas, curator, tmp_path):
@@ -170,3 +188,15 @@ def test_staff_record_a_communitys_choice_of_stores_in_the_admin(personas):
     assert response.status_code == 302, response.content.decode()[:2000]
     personas.community.refresh_from_db()
     assert personas.community.allowed_stores == ["local-b"]
+
+
+def test_local_contexts_labels_are_set_by_curators_and_shown_on_the_object(personas, curator):
+    obj = make_object(personas.collection, "Song recording", labels=["tk-attribution", "tk-seasonal"])
+    html = Client().get(obj.get_absolute_url()).content.decode()
+    assert "TK Attribution" in html and "TK Seasonal" in html and "localcontexts.org" in html
+    form = curator.get(f"/curate/o/{obj.identifier}/edit/").content.decode()
+    assert 'value="tk-secret-sacred"' in form
+    assert 'name="featured"' not in form  # featuring on the home page is the staff's choice
+    staff = Client()
+    staff.force_login(personas.staff)
+    assert 'name="featured"' in staff.get(f"/curate/o/{obj.identifier}/edit/").content.decode()

@@ -1,0 +1,131 @@
+"""The public map: a Leaflet page and the GeoJSON of its markers.
+
+Every object comes from ``visible_to`` and every point from ``public_coordinates``: a sensitive location is
+sent rounded (``exact: false``) to anyone who may not curate the object, in the GeoJSON and in the page's
+no-script list alike. The exact point never leaves the server for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.utils.http import urlencode
+from django.views.decorators.http import require_safe
+
+from archive.access import public_coordinates, visible_to
+from archive.models import Asset, HeritageObject, Status
+
+# Query filters of the map, as search has them: ?community=<slug>&collection=<slug>, each repeatable
+# (values of one filter are alternatives), only ever narrowing what visible_to gives.
+FILTERS = {"community": "collection__community__slug", "collection": "collection__slug"}
+MAX_FILTER_VALUES = 10
+NOSCRIPT_PAGE_SIZE = 100
+
+
+def _filters(request: HttpRequest) -> dict[str, list[str]]:
+    found = {}
+    for param in FILTERS:
+        values = [value for value in request.GET.getlist(param) if value][:MAX_FILTER_VALUES]
+        if values:
+            found[param] = values
+    return found
+
+
+def mapped_objects(request: HttpRequest) -> QuerySet[HeritageObject]:
+    """Objects this visitor may see that have a location, narrowed by the query filters."""
+    objects = (
+        visible_to(request.user)
+        .filter(latitude__isnull=False, longitude__isnull=False)
+        .exclude(status=Status.DELETED)  # tombstones stay on their curators' pages, not on the map
+    )
+    for param, values in _filters(request).items():
+        objects = objects.filter(**{f"{FILTERS[param]}__in": values})
+    return objects.prefetch_related("texts").order_by("-created", "pk")
+
+
+def _thumbnails(ids: Iterable[int] | QuerySet) -> dict[int, Asset]:
+    """``obj.thumbnail()`` of many objects in one query: the first ready thumbnail of each."""
+    first: dict[int, Asset] = {}
+    assets = Asset.objects.filter(object_id__in=ids, role=Asset.Role.THUMBNAIL, status=Asset.State.READY).order_by(
+        "created"
+    )
+    for asset in assets:
+        first.setdefault(asset.object_id, asset)
+    return first
+
+
+def _place(user, obj: HeritageObject, thumbnails: dict[int, Asset]) -> dict | None:
+    """What the map shows of one object, or None when it has no location this user may see."""
+    coordinates = public_coordinates(user, obj)
+    if coordinates is None:
+        return None
+    latitude, longitude, exact = coordinates
+    text = obj.text()
+    thumbnail = thumbnails.get(obj.pk)
+    return {
+        "identifier": obj.identifier,
+        "title": text.title if text else obj.identifier,
+        "lang": text.language if text else "",
+        "dir": text.direction if text else "",
+        "url": obj.get_absolute_url(),
+        "thumbnail": thumbnail.get_download_url() if thumbnail else None,
+        "exact": exact,
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+
+
+def places(user, objects: Iterable[HeritageObject], ids: Iterable[int] | QuerySet) -> list[dict]:
+    """The map's points for these objects (``ids``: their primary keys, a list or a ``values("pk")`` query)."""
+    thumbnails = _thumbnails(ids)
+    found = (_place(user, obj, thumbnails) for obj in objects)
+    return [place for place in found if place is not None]
+
+
+@require_safe
+def map_geojson(request: HttpRequest) -> JsonResponse:
+    objects = mapped_objects(request)
+    features = [
+        {
+            "type": "Feature",
+            "id": place["identifier"],
+            "geometry": {"type": "Point", "coordinates": [place["longitude"], place["latitude"]]},
+            "properties": {key: place[key] for key in place if key not in ("latitude", "longitude")},
+        }
+        for place in places(request.user, objects, objects.values("pk"))
+    ]
+    response = JsonResponse(
+        {"type": "FeatureCollection", "features": features},
+        content_type="application/geo+json",
+        json_dumps_params={"ensure_ascii": False},
+    )
+    # What is in it depends on who asks (and in which language): never in a shared cache.
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
+@require_safe
+def map_page(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    geojson_url = reverse("portal:map-geojson")
+    if filters:
+        geojson_url += "?" + urlencode(filters, doseq=True)
+    # The no-script list: the same objects and points as the markers, a page at a time.
+    page = Paginator(mapped_objects(request), NOSCRIPT_PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
+    context = {
+        "geojson_url": geojson_url,
+        "tile_url": settings.ARCHIVE_MAP_TILE_URL,
+        "attribution": settings.ARCHIVE_MAP_ATTRIBUTION,
+        "page": page,
+        "places": places(request.user, shown, [obj.pk for obj in shown]),
+        "filter_query": urlencode(filters, doseq=True),
+    }
+    return render(request, "portal/map.html", context)
