@@ -266,7 +266,20 @@ def test_hostile_files_are_refused_clearly(personas, settings):
     assert unknown.refused and {(e.line, e.column) for e in unknown.errors} == {(1, "cultrue"), (1, "title:xx-!!")}
     unpaired = import_csv(b"reference,title:en\nR,x\n", user=personas.curator)
     assert unpaired.refused and unpaired.errors[0] == (1, "description:en", unpaired.errors[0].message)
+    semicolons = import_csv(
+        b"reference;collection;title:en;description:en\nR;riverside-photos;x;\n", user=personas.curator
+    )
+    assert semicolons.refused and "semicolons" in semicolons.errors[0].message
     assert not HeritageObject.objects.exists()
+    nul = to_csv(
+        HEADER,
+        [
+            ["", "N-1", "riverside-photos", "Bad\x00title", "", "", "", ""],
+            ["", "N-2", "riverside-photos", "Ok", "", "", "", ""],
+        ],
+    )
+    report = import_csv(nul, user=personas.curator)
+    assert (report.created, report.failed) == (1, 1) and report.errors[0][:2] == (2, "title:en")
 
 
 def test_a_check_only_run_writes_nothing(personas):
