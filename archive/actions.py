@@ -260,3 +260,35 @@ def _enqueue_package(obj: HeritageObject) -> None:
 
     if obj.versions.exists():
         transaction.on_commit(lambda: tasks.package.delay(obj.pk))
+
+
+def upload_group(filename: str) -> str:
+    """The object a file of a batch belongs to: its name without the extension(s), case-folded, so
+    ``jar-01.jpg`` and ``jar-01.dng`` land together while ``jar-02.jpg`` makes another object."""
+    stem = Path(filename.replace("\\", "/")).name
+    while "." in stem.strip("."):
+        stem = stem.rsplit(".", 1)[0]
+    return " ".join(stem.split()).casefold()[:400] or "unnamed"
+
+
+def object_for_upload(collection, name: str, *, user=None, language: str = "en") -> HeritageObject:
+    """The draft object a batch upload into ``collection`` puts this file in: found again by its group
+    (so a resumed or repeated batch never makes duplicates, however the uploads race), else created
+    with a title from the file name for the curator to describe later."""
+    group = upload_group(name)
+    reference = f"upload:{group}"
+    existing = HeritageObject.objects.filter(collection=collection, source_reference=reference).first()
+    if existing is not None:
+        return existing
+    title = Path(name.replace("\\", "/")).name.rsplit(".", 1)[0].replace("_", " ").strip() or group
+    try:
+        with transaction.atomic():
+            return create_object(
+                collection,
+                {language.split("-")[0]: (title[:500], "")},
+                original_language=language.split("-")[0],
+                user=user,
+                source_reference=reference,
+            )
+    except IntegrityError:  # another upload of the same group created it first
+        return HeritageObject.objects.get(collection=collection, source_reference=reference)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import community_views, csv_views, sharing_views, views
+from . import batch_views, community_views, csv_views, sharing_views, views
 
 app_name = "curation"
 urlpatterns = [
@@ -16,6 +16,8 @@ urlpatterns = [
     path("o/<str:identifier>/delete/", views.object_delete, name="object-delete"),
     path("o/<str:identifier>/files/<uuid:asset_id>/delete/", views.asset_delete, name="asset-delete"),
     path("stores/", views.stores, name="stores"),
+    path("collections/<slug:slug>/upload/", batch_views.collection_upload, name="collection-upload"),
+    path("collections/<slug:slug>/status.json", batch_views.collection_status, name="collection-status"),
     path("communities/<slug:slug>/", community_views.community_manage, name="community"),
     path("communities/<slug:slug>/members/", community_views.member_add, name="community-member-add"),
     path(

@@ -19,10 +19,12 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.views.decorators.csrf import csrf_exempt
 
 from archive import actions
-from archive.access import can_curate, visible_to
+from archive.access import can_curate, curated_collections, visible_to
+from archive.actions import object_for_upload
 from archive.identifiers import normalize_identifier
 from archive.models import Upload
 from archive.uploads.digest import ResumableSha256
@@ -93,11 +95,20 @@ def tus_collection(request: HttpRequest) -> HttpResponse:
             f"Not enough space to receive this file ({length} bytes; {free} free on the staging disk). "
             "Nothing was accepted; try again later or tell an administrator.",
         )
-    identifier = normalize_identifier(metadata.get("object", ""))
-    obj = visible_to(request.user).filter(identifier=identifier).first() if identifier else None
-    if obj is None or not can_curate(request.user, obj):
-        return _response(403, "You may not add files to that object.")
     filename = metadata.get("filename") or metadata.get("name") or "unnamed"
+    if metadata.get("collection") and not metadata.get("object"):
+        # Batch upload into a collection: files that share a name (before the extension) make one object.
+        collection = curated_collections(request.user).filter(slug=metadata["collection"]).first()
+        if collection is None:
+            return _response(403, "You may not add objects to that collection.")
+        obj = object_for_upload(
+            collection, metadata.get("group") or filename, user=request.user, language=get_language() or "en"
+        )
+    else:
+        identifier = normalize_identifier(metadata.get("object", ""))
+        obj = visible_to(request.user).filter(identifier=identifier).first() if identifier else None
+        if obj is None or not can_curate(request.user, obj):
+            return _response(403, "You may not add files to that object.")
     upload = Upload.objects.create(object=obj, user=request.user, original_name=filename[:1024], length=length)
     part = upload_part_path(upload.id)
     part.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@
   if (!section || !window.tus) { return; }
   var endpoint = section.dataset.endpoint;
   var objectId = section.dataset.object;
+  var collection = section.dataset.collection;  /* batch mode: one draft object per file name */
   var statusUrl = section.dataset.status;
   var input = document.getElementById("files");
   var list = document.getElementById("uploads");
@@ -51,7 +52,9 @@
       retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 60000],
       removeFingerprintOnSuccess: true,
       headers: { "X-CSRFToken": csrfToken() },
-      metadata: { filename: file.name, filetype: file.type, object: objectId },
+      metadata: collection
+        ? { filename: file.name, filetype: file.type, collection: collection, group: file.name }
+        : { filename: file.name, filetype: file.type, object: objectId },
       onError: function (error) {
         uploading -= 1;
         item.className = "error";
@@ -97,8 +100,14 @@
         row = document.createElement("tr");
         row.dataset.asset = a.id;
         row.innerHTML = '<td class="thumbcell"></td><td class="name"></td><td class="state"></td>' +
-          '<td><progress max="100" value="0"></progress> <span class="stage"></span></td><td class="copies"></td>';
+          '<td><progress max="100" value="0"></progress> <span class="stage"></span></td><td class="copies"></td>' +
+          (collection ? '<td class="object"><a></a></td>' : '');
         row.querySelector(".name").textContent = a.filename;
+        if (collection) {
+          var link = row.querySelector(".object a");
+          link.href = a.object_url;
+          link.textContent = a.object + " " + a.object_title;
+        }
         tbody.appendChild(row);
       }
       row.querySelector(".state").textContent = a.status_label + (a.message ? " — " + a.message : "");
@@ -124,7 +133,7 @@
         .then(function (r) { return r.json(); })
         .then(function (data) {
           if (render(data) || uploading > 0) { wasBusy = true; poll(); }
-          else if (wasBusy) { window.location.reload(); }  /* show the new replicas, versions and events */
+          else if (wasBusy && !collection) { window.location.reload(); }  /* show new replicas, versions, events */
         })
         .catch(function () { poll(); });
     }, 1500);

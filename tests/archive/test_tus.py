@@ -187,3 +187,47 @@ def test_termination_removes_the_partial_file(curator_client, obj):
     upload = Upload.objects.get()
     assert curator_client.delete(location, **TUS).status_code == 204
     assert not os.path.exists(upload.staged_path)
+
+
+def create_in_collection(client: Client, collection, length: int, name: str):
+    return client.post(
+        "/uploads/",
+        HTTP_UPLOAD_LENGTH=str(length),
+        HTTP_UPLOAD_METADATA=metadata(filename=name, collection=collection.slug, group=name),
+        **TUS,
+    )
+
+
+def test_a_batch_into_a_collection_makes_one_draft_object_per_file_name(personas, curator_client):
+    from archive.models import HeritageObject
+
+    collection = personas.collection
+    for name in ("jar-01.jpg", "jar-01.dng", "Jar-02.jpg", "jar-01.jpg"):
+        assert create_in_collection(curator_client, collection, 10, name).status_code == 201
+    objects = HeritageObject.objects.filter(collection=collection, source_reference__startswith="upload:")
+    assert sorted(o.source_reference for o in objects) == ["upload:jar-01", "upload:jar-02"]
+    jar = objects.get(source_reference="upload:jar-01")
+    assert jar.status == "draft" and jar.access_level == collection.default_access_level
+    assert jar.title == "jar-01"
+    assert Upload.objects.filter(object=jar).count() == 3
+
+
+@pytest.mark.parametrize("persona", ["member", "outsider"])
+def test_only_the_collections_curators_may_batch_upload(personas, persona):
+    client = Client()
+    client.force_login(getattr(personas, persona))
+    assert create_in_collection(client, personas.collection, 10, "x.jpg").status_code == 403
+    assert client.get(f"/curate/collections/{personas.collection.slug}/upload/").status_code == 404
+
+
+def test_the_batch_page_follows_what_was_uploaded_from_it(personas, curator_client, django_capture_on_commit_callbacks):
+    page = curator_client.get(f"/curate/collections/{personas.collection.slug}/upload/")
+    assert page.status_code == 200 and 'data-collection="riverside-photos"' in page.content.decode()
+    since = page.context["since"]
+    data = b"not really a photo"
+    location = create_in_collection(curator_client, personas.collection, len(data), "basket.jpg")["Location"]
+    with django_capture_on_commit_callbacks(execute=True):
+        patch(curator_client, location, 0, data)
+    status = curator_client.get(f"/curate/collections/{personas.collection.slug}/status.json", {"since": since}).json()
+    assert [row["filename"] for row in status["assets"]] == ["basket.jpg"]
+    assert status["assets"][0]["object_title"] == "basket" and status["assets"][0]["done"]  # quarantined: done
