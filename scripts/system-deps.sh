@@ -8,6 +8,9 @@
 #   libusb-1.0-0       needed by Open3D (open3d-cpu) to import at all
 #   libvulkan1 mesa-vulkan-drivers libegl1 libgl1
 #                      headless rendering of 3D thumbnails (software Vulkan / OpenGL, no GPU or display)
+#   chromium chromium-driver
+#                      the browser tests (tests/browser/, Selenium driving headless Chromium through
+#                      /usr/bin/chromedriver; nothing downloads a browser of its own)
 #   postgresql(-client) and redis-server/redis-tools
 #                      the services mode and `make test`'s second pytest run (scripts/services.sh
 #                      uses pg_ctlcluster, pg_isready, psql, redis-server and redis-cli)
@@ -18,7 +21,7 @@ set -euo pipefail
 
 # Packages checked by name; then packages checked by the command they provide (a fresh machine has
 # e.g. postgresql-client-15, not the postgresql-client metapackage, and that is enough).
-PACKAGES=(libmagic1 libusb-1.0-0 libvulkan1 mesa-vulkan-drivers libegl1 libgl1)
+PACKAGES=(libmagic1 libusb-1.0-0 libvulkan1 mesa-vulkan-drivers libegl1 libgl1 chromium chromium-driver)
 # shellcheck disable=SC2206  # word splitting of the extra list is intended
 PACKAGES+=(${EXTRA_SYSTEM_PACKAGES:-})
 COMMANDS=(pg_ctlcluster:postgresql pg_isready:postgresql-client psql:postgresql-client
