@@ -31,6 +31,7 @@ COPY archive ./archive
 COPY preservation ./preservation
 COPY templates ./templates
 COPY static ./static
+COPY locale ./locale
 COPY demo ./demo
 
 # Static files are served by WhiteNoise from the image. A memory broker keeps settings from creating

@@ -26,11 +26,11 @@ EMBEDDED_ENV := env -u DATABASE_URL -u DATABASE_URL_FILE -u CELERY_BROKER_URL -u
                     -u ARCHIVE_STORES -u ARCHIVE_STORES_FILE
 SERVICES_ENV := $(EMBEDDED_ENV) DATABASE_URL=$(SERVICES_DATABASE_URL) CELERY_BROKER_URL=$(SERVICES_BROKER_URL)
 
-.PHONY: help venv system-deps services test demo lint format bench clean clean-media distclean
+.PHONY: help venv system-deps services test demo lint format bench i18n clean clean-media distclean
 
 help:
 	@echo "make venv         .venv with python3.11 and '.[test]' (re-installs when pyproject.toml changes)"
-	@echo "make system-deps  Debian packages that are missing (libmagic1, PostgreSQL, Redis)"
+	@echo "make system-deps  Debian packages that are missing (libmagic1, gettext, PostgreSQL, Redis)"
 	@echo "make services     start PostgreSQL and Redis if they do not answer; create database 'heritage'"
 	@echo "make test         ruff, then pytest -m 'not services' (embedded), then pytest -m services"
 	@echo "make demo         embedded demo: demo data, a Celery worker and the portal on http://127.0.0.1:8000"
@@ -39,6 +39,7 @@ help:
 	@echo "make bench        benchmarks/ingest.py against PostgreSQL and Redis"
 	@echo "make bench-mesh   benchmarks/mesh.py: 1M and 5M triangles against the bare libraries"
 	@echo "make bench-audit  benchmarks/audit.py: fixity audit of 1 GB on three stores, against raw SHA-256"
+	@echo "make i18n         update the fr and en message catalogues (locale/) from the code, then compile them"
 	@echo "make clean        caches and build output (keeps .venv and media/)"
 	@echo "make clean-media  the embedded demo's state under media/ (database, stores, broker, logs)"
 	@echo "make distclean    clean + clean-media + .venv"
@@ -127,6 +128,35 @@ BENCH_AUDIT_ARGS ?=
 bench-audit: venv system-deps
 	@echo "==> benchmarks/audit.py $(BENCH_AUDIT_ARGS)"
 	@$(EMBEDDED_ENV) $(BIN)/python benchmarks/audit.py $(BENCH_AUDIT_ARGS)
+
+# --- translations -----------------------------------------------------------------------------------
+
+# The interface's message catalogues: locale/<lang>/LC_MESSAGES/django.po and the compiled django.mo, both
+# committed (a deployment without gettext still has translations). `make i18n` extracts every string marked
+# for translation in templates/ and the Python code (GNU gettext: make system-deps); a new or changed French
+# entry comes out empty or "#, fuzzy": translate it in locale/fr/LC_MESSAGES/django.po (and remove the fuzzy
+# flag), then run `make i18n` again. English entries are filled with their msgid (msgen).
+I18N_LANGUAGES := fr en
+I18N_IGNORE    := --ignore=.venv --ignore=media --ignore=test-artifacts --ignore=static/vendor
+I18N_OPTIONS   := --no-wrap --add-location=file --no-obsolete
+
+i18n: venv
+	@command -v xgettext >/dev/null 2>&1 || { echo "i18n: GNU gettext is missing; run make system-deps" >&2; exit 1; }
+	@echo "==> makemessages $(I18N_LANGUAGES:%=-l %)"
+	@$(EMBEDDED_ENV) $(BIN)/python manage.py makemessages $(I18N_LANGUAGES:%=-l %) $(I18N_IGNORE) $(I18N_OPTIONS)
+	@po=locale/en/LC_MESSAGES/django.po; \
+	    msgattrib --no-wrap --clear-fuzzy --empty --clear-previous -o "$$po" "$$po"; \
+	    msgen --no-wrap -o "$$po" "$$po"
+	@echo "==> compilemessages"
+	@$(EMBEDDED_ENV) $(BIN)/python manage.py compilemessages $(I18N_IGNORE)
+	@for lang in $(I18N_LANGUAGES); do \
+	    stats=$$(LC_ALL=C msgfmt --statistics -o /dev/null "locale/$$lang/LC_MESSAGES/django.po" 2>&1); \
+	    echo "$$lang: $$stats"; \
+	    if echo "$$stats" | grep -Eq '(fuzzy|untranslated)'; then \
+	        echo "i18n: $$lang has entries to translate (empty or fuzzy): edit locale/$$lang/LC_MESSAGES/django.po" \
+	            "(remove '#, fuzzy' once checked), then run make i18n again" >&2; \
+	    fi; \
+	done
 
 # --- running ----------------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from archive.filenames import sanitize_filename
 from archive.models import Asset, HeritageObject, ObjectText, Status
@@ -117,7 +118,7 @@ def find_duplicate(obj: HeritageObject, sha256: str) -> Asset | None:
 def submit_for_review(obj: HeritageObject, user=None) -> None:
     """A draft goes to review: another look before anyone outside the curators sees it."""
     if obj.status != Status.DRAFT:
-        raise ValueError("only drafts can be submitted for review")
+        raise ValueError(_("only drafts can be submitted for review"))
     obj.status = Status.REVIEW
     obj.save(update_fields=["status", "updated"])
     log.info("object %s submitted for review by %s", obj.identifier, user)
@@ -125,7 +126,7 @@ def submit_for_review(obj: HeritageObject, user=None) -> None:
 
 def return_to_draft(obj: HeritageObject, user=None, note: str = "") -> None:
     if obj.status not in (Status.REVIEW, Status.PUBLISHED):
-        raise ValueError("only objects in review or published can go back to draft")
+        raise ValueError(_("only objects in review or published can go back to draft"))
     was_published = obj.status == Status.PUBLISHED
     obj.status = Status.DRAFT
     obj.save(update_fields=["status", "updated"])
@@ -156,9 +157,9 @@ def publish(obj: HeritageObject, user=None) -> None:
 def discard_quarantined(asset: Asset, reason: str, user) -> None:
     """Delete a quarantined file deliberately: the row stays as a tombstone with the reason."""
     if asset.status != Asset.State.QUARANTINED:
-        raise ValueError("only quarantined files can be discarded")
+        raise ValueError(_("only quarantined files can be discarded"))
     if not reason.strip():
-        raise ValueError("a reason is required to delete a quarantined file")
+        raise ValueError(_("a reason is required to delete a quarantined file"))
     if asset.local_path:
         Path(asset.local_path).unlink(missing_ok=True)
     asset.status = Asset.State.DISCARDED
@@ -182,7 +183,7 @@ def record_changed(obj: HeritageObject) -> None:
 def _check_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValueError("a reason is required to delete from the archive")
+        raise ValueError(_("a reason is required to delete from the archive"))
     return reason
 
 
@@ -195,11 +196,11 @@ def delete_asset(asset: Asset, reason: str, user) -> list[Asset]:
     """
     reason = _check_reason(reason)
     if asset.role != Asset.Role.ORIGINAL:
-        raise ValueError("delete the original: the files made from it go with it")
+        raise ValueError(_("delete the original: the files made from it go with it"))
     if asset.status in (Asset.State.DELETED, Asset.State.DISCARDED):
-        raise ValueError(f"{asset.filename} is already deleted")
+        raise ValueError(_("%(name)s is already deleted") % {"name": asset.filename})
     if asset.status in (Asset.State.RECEIVED, Asset.State.PROCESSING):
-        raise ValueError(f"{asset.filename} is still being processed; delete it once it is done")
+        raise ValueError(_("%(name)s is still being processed; delete it once it is done") % {"name": asset.filename})
     if asset.status == Asset.State.QUARANTINED:
         discard_quarantined(asset, reason, user)
         return [asset]
@@ -232,10 +233,10 @@ def delete_object(obj: HeritageObject, reason: str, user) -> None:
     (its identifier is never reused and still answers, with the reason, to its curators)."""
     reason = _check_reason(reason)
     if obj.status == Status.DELETED:
-        raise ValueError(f"{obj.identifier} is already deleted")
+        raise ValueError(_("%(name)s is already deleted") % {"name": obj.identifier})
     busy = obj.assets.filter(status__in=[Asset.State.RECEIVED, Asset.State.PROCESSING])
     if busy.exists():
-        raise ValueError("files of this object are still being processed; delete it once they are done")
+        raise ValueError(_("files of this object are still being processed; delete it once they are done"))
     with transaction.atomic():
         for original in obj.assets.filter(role=Asset.Role.ORIGINAL).exclude(
             status__in=[Asset.State.DELETED, Asset.State.DISCARDED]

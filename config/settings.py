@@ -106,6 +106,8 @@ LOGOUT_REDIRECT_URL = "portal:home"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français")]
+# The interface's message catalogues (`make i18n` updates and compiles them; the .mo files are committed).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

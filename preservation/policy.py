@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from archive.models import AccessLevel, HeritageObject
 from preservation.stores.registry import store_config, stores_for_access_level
@@ -91,7 +93,7 @@ def evaluate(obj: HeritageObject) -> PolicyStatus:
     status = PolicyStatus(policy=policy, allowed=allowed_store_names(obj))
     head = obj.versions.count()
     if head == 0:
-        status.problems.append("Nothing packaged yet: no version has been written to any store.")
+        status.problems.append(_("Nothing packaged yet: no version has been written to any store."))
         return status
     states = StoreObject.objects.filter(object=obj).select_related("store")
     bad = set(
@@ -107,30 +109,45 @@ def evaluate(obj: HeritageObject) -> PolicyStatus:
             status.holding[name] = state.store.jurisdiction
     copies = len(status.holding)
     if copies < policy.copies:
-        status.problems.append(f"{copies} verified cop{'y' if copies == 1 else 'ies'} of {policy.copies} required.")
+        status.problems.append(
+            ngettext(
+                "%(copies)d verified copy of %(required)d required.",
+                "%(copies)d verified copies of %(required)d required.",
+                copies,
+            )
+            % {"copies": copies, "required": policy.copies}
+        )
     if len(status.jurisdictions) < policy.jurisdictions:
         status.problems.append(
-            f"Copies in {len(status.jurisdictions)} jurisdiction(s) ({', '.join(status.jurisdictions) or 'none'}) "
-            f"of {policy.jurisdictions} required."
+            _("Copies in %(count)d jurisdiction(s) (%(names)s) of %(required)d required.")
+            % {
+                "count": len(status.jurisdictions),
+                "names": ", ".join(status.jurisdictions) or _("none"),
+                "required": policy.jurisdictions,
+            }
         )
     reachable = {store_config(name)["jurisdiction"] or "unspecified" for name in status.allowed}
     if len(status.allowed) < policy.copies or len(reachable) < policy.jurisdictions:
         status.problems.append(
-            f"The stores allowed for this object ({', '.join(status.allowed) or 'none'}; jurisdictions "
-            f"{', '.join(sorted(reachable)) or 'none'}) cannot meet this policy: configure more stores or "
-            "widen the community's list."
+            _(
+                "The stores allowed for this object (%(stores)s; jurisdictions %(jurisdictions)s) cannot meet "
+                "this policy: configure more stores or widen the community's list."
+            )
+            % {
+                "stores": ", ".join(status.allowed) or _("none"),
+                "jurisdictions": ", ".join(sorted(reachable)) or _("none"),
+            }
         )
     for name in status.misplaced:
         status.problems.append(
-            f"Store {name} holds a copy but is not allowed to hold {obj.get_access_level_display().lower()} "
-            "material of this community."
+            _("Store %(store)s holds a copy but is not allowed to hold %(level)s material of this community.")
+            % {"store": name, "level": obj.get_access_level_display().lower()}
         )
     return status
 
 
 def describe(level: int) -> str:
     policy = policy_for_level(level)
-    return (
-        f"{policy.copies} verified copies in {policy.jurisdictions} jurisdiction(s), "
-        f"every copy re-hashed every {policy.audit_every_days:g} days"
-    )
+    return _(
+        "%(copies)s verified copies in %(jurisdictions)s jurisdiction(s), every copy re-hashed every %(days)s days"
+    ) % {"copies": policy.copies, "jurisdictions": policy.jurisdictions, "days": f"{policy.audit_every_days:g}"}

@@ -5,6 +5,8 @@
 # command to run and exits 0, so `make test` still goes on to tell what actually fails.
 #
 #   libmagic1          python-magic's MIME identification
+#   gettext            xgettext, msgmerge, msgfmt, msgen: `make i18n` (makemessages, compilemessages) and
+#                      tests/test_i18n.py, which checks that every interface string is translated into French
 #   libusb-1.0-0       needed by Open3D (open3d-cpu) to import at all
 #   libvulkan1 mesa-vulkan-drivers libegl1 libgl1
 #                      headless rendering of 3D thumbnails (software Vulkan / OpenGL, no GPU or display)
@@ -21,7 +23,7 @@ set -euo pipefail
 
 # Packages checked by name; then packages checked by the command they provide (a fresh machine has
 # e.g. postgresql-client-15, not the postgresql-client metapackage, and that is enough).
-PACKAGES=(libmagic1 libusb-1.0-0 libvulkan1 mesa-vulkan-drivers libegl1 libgl1 chromium chromium-driver)
+PACKAGES=(libmagic1 gettext libusb-1.0-0 libvulkan1 mesa-vulkan-drivers libegl1 libgl1 chromium chromium-driver)
 # shellcheck disable=SC2206  # word splitting of the extra list is intended
 PACKAGES+=(${EXTRA_SYSTEM_PACKAGES:-})
 COMMANDS=(pg_ctlcluster:postgresql pg_isready:postgresql-client psql:postgresql-client

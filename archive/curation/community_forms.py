@@ -46,6 +46,7 @@ class ProtocolsForm(forms.ModelForm):
         model = Community
         fields = ["description", "shares_with", "allowed_stores"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        labels = {"description": _("Description")}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -65,7 +66,11 @@ class CollectionProtocolForm(forms.ModelForm):
         model = Collection
         fields = ["title", "description", "default_access_level"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
-        labels = {"default_access_level": _("Default access level of new objects")}
+        labels = {
+            "title": _("Title"),
+            "description": _("Description"),
+            "default_access_level": _("Default access level of new objects"),
+        }
 
 
 class NewCollectionForm(forms.ModelForm):
@@ -73,6 +78,12 @@ class NewCollectionForm(forms.ModelForm):
         model = Collection
         fields = ["slug", "title", "description", "default_access_level"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        labels = {
+            "slug": _("Slug"),
+            "title": _("Title"),
+            "description": _("Description"),
+            "default_access_level": _("Default access level"),
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

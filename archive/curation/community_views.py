@@ -74,7 +74,8 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
             form.cleaned_data["role"],
             request.user,
         )
-        messages.success(request, _("%(user)s is now a %(role)s.") % {"user": user, "role": form.cleaned_data["role"]})
+        role = str(Role(form.cleaned_data["role"]).label).lower()  # "curator" in English, translated elsewhere
+        messages.success(request, _("%(user)s is now a %(role)s.") % {"user": user, "role": role})
     else:
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect("curation:community", community.slug)

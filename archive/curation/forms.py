@@ -54,6 +54,24 @@ class ObjectForm(forms.ModelForm):
             "embargo_until": forms.DateInput(attrs={"type": "date"}),
             "provenance": forms.Textarea(attrs={"rows": 3}),
         }
+        # The model's field names, as Django would show them, marked for translation.
+        labels = {
+            "collection": _("Collection"),
+            "culture": _("Culture"),
+            "year_start": _("Year start"),
+            "year_end": _("Year end"),
+            "place_name": _("Place name"),
+            "latitude": _("Latitude"),
+            "longitude": _("Longitude"),
+            "sensitive_location": _("Sensitive location"),
+            "threat_type": _("Threat type"),
+            "threat_level": _("Threat level"),
+            "licence": _("Licence"),
+            "access_level": _("Access level"),
+            "embargo_until": _("Embargo until"),
+            "provenance": _("Provenance"),
+            "featured": _("Featured"),
+        }
 
     def __init__(self, *args, collections=None, can_feature: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -90,6 +108,12 @@ class ObjectTextForm(forms.ModelForm):
         model = ObjectText
         fields = ["language", "title", "description", "is_original"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+        labels = {
+            "language": _("Language"),
+            "title": _("Title"),
+            "description": _("Description"),
+            "is_original": _("Is original"),
+        }
 
     def clean_language(self) -> str:
         code = self.cleaned_data["language"].strip()

@@ -65,13 +65,14 @@ class LocalContextsLabel(models.TextChoices):
 # Languages written right to left: pages set dir="rtl" on texts in these languages.
 RTL_LANGUAGES = {"ar", "fa", "he", "ur", "ps", "ku", "dv", "yi", "syr", "ug"}
 
+# The rightsstatements.org statements, with their English labels (translated for display).
 RIGHTS_STATEMENTS = [
-    ("http://rightsstatements.org/vocab/InC/1.0/", "In Copyright"),
-    ("http://rightsstatements.org/vocab/InC-EDU/1.0/", "In Copyright - Educational Use Permitted"),
-    ("http://rightsstatements.org/vocab/InC-NC/1.0/", "In Copyright - Non-Commercial Use Permitted"),
-    ("http://rightsstatements.org/vocab/NoC-US/1.0/", "No Copyright - United States"),
-    ("http://rightsstatements.org/vocab/NoC-OKLR/1.0/", "No Copyright - Other Known Legal Restrictions"),
-    ("http://rightsstatements.org/vocab/CNE/1.0/", "Copyright Not Evaluated"),
-    ("http://rightsstatements.org/vocab/UND/1.0/", "Copyright Undetermined"),
-    ("http://rightsstatements.org/vocab/NKC/1.0/", "No Known Copyright"),
+    ("http://rightsstatements.org/vocab/InC/1.0/", _("In Copyright")),
+    ("http://rightsstatements.org/vocab/InC-EDU/1.0/", _("In Copyright - Educational Use Permitted")),
+    ("http://rightsstatements.org/vocab/InC-NC/1.0/", _("In Copyright - Non-Commercial Use Permitted")),
+    ("http://rightsstatements.org/vocab/NoC-US/1.0/", _("No Copyright - United States")),
+    ("http://rightsstatements.org/vocab/NoC-OKLR/1.0/", _("No Copyright - Other Known Legal Restrictions")),
+    ("http://rightsstatements.org/vocab/CNE/1.0/", _("Copyright Not Evaluated")),
+    ("http://rightsstatements.org/vocab/UND/1.0/", _("Copyright Undetermined")),
+    ("http://rightsstatements.org/vocab/NKC/1.0/", _("No Known Copyright")),
 ]

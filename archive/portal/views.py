@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from archive.access import (
@@ -62,7 +63,8 @@ def file_download(request: HttpRequest, asset_id, filename: str) -> FileResponse
         handle = asset_source(asset)
     except StoreError as error:
         return HttpResponse(
-            f"This file is safe in the archive but no copy is reachable right now ({error}). Try again later.",
+            _("This file is safe in the archive but no copy is reachable right now (%(error)s). Try again later.")
+            % {"error": error},
             status=503,
             content_type="text/plain; charset=utf-8",
         )

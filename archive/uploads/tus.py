@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.views.decorators.csrf import csrf_exempt
 
 from archive import actions
@@ -73,34 +73,41 @@ def tus_collection(request: HttpRequest) -> HttpResponse:
             Tus_Max_Size=str(settings.ARCHIVE_MAX_UPLOAD_BYTES),
         )
     if request.method != "POST":
-        return _response(405, "Use POST to create an upload.")
+        return _response(405, gettext("Use POST to create an upload."))
     rejected = _check_csrf(request)
     if rejected:
         return rejected
     if not request.user.is_authenticated:
-        return _response(401, "Log in to upload.")
+        return _response(401, gettext("Log in to upload."))
     try:
         length = int(request.headers.get("Upload-Length", ""))
         metadata = parse_metadata(request.headers.get("Upload-Metadata", ""))
     except ValueError as error:
-        return _response(400, f"Bad upload request: {error}")
+        return _response(400, gettext("Bad upload request: %(error)s") % {"error": error})
     if length < 0:
-        return _response(400, "Upload-Length must not be negative.")
+        return _response(400, gettext("Upload-Length must not be negative."))
     if length > settings.ARCHIVE_MAX_UPLOAD_BYTES:
-        return _response(413, f"The file is {length} bytes; the limit is {settings.ARCHIVE_MAX_UPLOAD_BYTES} bytes.")
+        return _response(
+            413,
+            gettext("The file is %(length)s bytes; the limit is %(limit)s bytes.")
+            % {"length": length, "limit": settings.ARCHIVE_MAX_UPLOAD_BYTES},
+        )
     free = free_bytes(staging_root())
     if length + _reserve_bytes() > free:
         return _response(
             507,
-            f"Not enough space to receive this file ({length} bytes; {free} free on the staging disk). "
-            "Nothing was accepted; try again later or tell an administrator.",
+            gettext(
+                "Not enough space to receive this file (%(length)s bytes; %(free)s free on the staging disk). "
+                "Nothing was accepted; try again later or tell an administrator."
+            )
+            % {"length": length, "free": free},
         )
     filename = metadata.get("filename") or metadata.get("name") or "unnamed"
     if metadata.get("collection") and not metadata.get("object"):
         # Batch upload into a collection: files that share a name (before the extension) make one object.
         collection = curated_collections(request.user).filter(slug=metadata["collection"]).first()
         if collection is None:
-            return _response(403, "You may not add objects to that collection.")
+            return _response(403, gettext("You may not add objects to that collection."))
         obj = object_for_upload(
             collection, metadata.get("group") or filename, user=request.user, language=get_language() or "en"
         )
@@ -108,7 +115,7 @@ def tus_collection(request: HttpRequest) -> HttpResponse:
         identifier = normalize_identifier(metadata.get("object", ""))
         obj = visible_to(request.user).filter(identifier=identifier).first() if identifier else None
         if obj is None or not can_curate(request.user, obj):
-            return _response(403, "You may not add files to that object.")
+            return _response(403, gettext("You may not add files to that object."))
     upload = Upload.objects.create(object=obj, user=request.user, original_name=filename[:1024], length=length)
     part = upload_part_path(upload.id)
     part.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +134,7 @@ def _check_csrf(request: HttpRequest) -> HttpResponse | None:
 
     reason = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
     if reason is not None:
-        return _response(403, "CSRF check failed: reload the page and try again.")
+        return _response(403, gettext("CSRF check failed: reload the page and try again."))
     return None
 
 
@@ -137,10 +144,10 @@ def tus_upload(request: HttpRequest, upload_id) -> HttpResponse:
     if request.method == "OPTIONS":
         return _response(204, Tus_Version=TUS_VERSION, Tus_Extension="creation,termination")
     if not request.user.is_authenticated:
-        return _response(401, "Log in to upload.")
+        return _response(401, gettext("Log in to upload."))
     upload = Upload.objects.filter(pk=upload_id, user=request.user).select_related("object").first()
     if upload is None:
-        return _response(404, "No such upload.")
+        return _response(404, gettext("No such upload."))
     if request.method == "HEAD":
         return _response(200, Upload_Offset=str(upload.offset), Upload_Length=str(upload.length))
     rejected = _check_csrf(request)
@@ -148,26 +155,30 @@ def tus_upload(request: HttpRequest, upload_id) -> HttpResponse:
         return rejected
     if request.method == "DELETE":
         if upload.is_complete:
-            return _response(409, "This upload is complete; delete the file from the object instead.")
+            return _response(409, gettext("This upload is complete; delete the file from the object instead."))
         upload_part_path(upload.id).unlink(missing_ok=True)
         upload.delete()
         return _response(204)
     if request.method != "PATCH":
-        return _response(405, "Use HEAD, PATCH or DELETE.")
+        return _response(405, gettext("Use HEAD, PATCH or DELETE."))
     return _patch(request, upload)
 
 
 def _patch(request: HttpRequest, upload: Upload) -> HttpResponse:
     if request.content_type != "application/offset+octet-stream":
-        return _response(415, "PATCH needs Content-Type: application/offset+octet-stream.")
+        return _response(415, gettext("PATCH needs Content-Type: application/offset+octet-stream."))
     try:
         client_offset = int(request.headers.get("Upload-Offset", ""))
     except ValueError:
-        return _response(400, "Upload-Offset is missing or not a number.")
+        return _response(400, gettext("Upload-Offset is missing or not a number."))
     if upload.is_complete:
         return _response(204, Upload_Offset=str(upload.offset))
     if client_offset != upload.offset:
-        return _response(409, f"Upload-Offset {client_offset} does not match the server's {upload.offset}.")
+        return _response(
+            409,
+            gettext("Upload-Offset %(client)s does not match the server's %(server)s.")
+            % {"client": client_offset, "server": upload.offset},
+        )
     now = timezone.now()
     claimed = (
         Upload.objects.filter(pk=upload.pk, offset=client_offset)
@@ -175,7 +186,7 @@ def _patch(request: HttpRequest, upload: Upload) -> HttpResponse:
         .update(locked_until=now + timedelta(seconds=LOCK_SECONDS))
     )
     if not claimed:
-        return _response(423, "Another request is writing this upload; retry shortly.")
+        return _response(423, gettext("Another request is writing this upload; retry shortly."))
     try:
         return _append(request, upload)
     finally:
@@ -188,7 +199,7 @@ def _append(request: HttpRequest, upload: Upload) -> HttpResponse:
     declared = request.headers.get("Content-Length")
     remaining = int(declared) if declared and declared.isdigit() else None
     if remaining is not None and upload.offset + remaining > upload.length:
-        return _response(413, "The request carries more bytes than the upload's declared length.")
+        return _response(413, gettext("The request carries more bytes than the upload's declared length."))
     offset = upload.offset
     unsaved = 0
     with open(part, "r+b") as handle:
@@ -201,7 +212,7 @@ def _append(request: HttpRequest, upload: Upload) -> HttpResponse:
                 if not chunk:
                     break
                 if offset + len(chunk) > upload.length:
-                    return _response(413, "More bytes than the upload's declared length.")
+                    return _response(413, gettext("More bytes than the upload's declared length."))
                 handle.write(chunk)
                 digest.update(chunk)
                 offset += len(chunk)

@@ -18,7 +18,11 @@
     }
   }
 
-  var map = L.map(container, { worldCopyJump: true, scrollWheelZoom: true }).setView([20, 0], 2);
+  var map = L.map(container, { worldCopyJump: true, scrollWheelZoom: true, zoomControl: false }).setView([20, 0], 2);
+  // Leaflet's own zoom buttons, with their titles in the page's language (data-zoom-*-label, translated).
+  L.control
+    .zoom({ zoomInTitle: data.zoomInLabel || "Zoom in", zoomOutTitle: data.zoomOutLabel || "Zoom out" })
+    .addTo(map);
   if (data.tileUrl) {
     // The attribution is set by the operator (ARCHIVE_MAP_ATTRIBUTION), not by catalogue data.
     L.tileLayer(data.tileUrl, { maxZoom: 19, attribution: data.attribution || "" }).addTo(map);

@@ -20,7 +20,7 @@
   }
 
   function formatBytes(n) {
-    var units = ["B", "KB", "MB", "GB", "TB"], i = 0;
+    var units = (section.dataset.units || "B KB MB GB TB").split(" "), i = 0;  /* translated in the template */
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
     return n.toFixed(i ? 1 : 0) + " " + units[i];
   }
