@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import BinaryIO
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -198,7 +199,6 @@ def check_replica(replica: Replica, throttle: Throttle, report: AuditReport) -> 
     replica.observed_sha256 = observed
     replica.verified_at = timezone.now()
     replica.last_error = "" if state == Replica.State.OK else f"audit: {state}"
-    replica.save(update_fields=["state", "observed_sha256", "verified_at", "last_error", "updated"])
     if state == Replica.State.OK:
         report.ok += 1
         detail, outcome = f"{replica.key} on {replica.store.name}: SHA-256 {observed} as recorded.", "success"
@@ -209,7 +209,10 @@ def check_replica(replica: Replica, throttle: Throttle, report: AuditReport) -> 
         report.corrupt.append((replica.store.name, replica.key))
         detail = f"{replica.key} on {replica.store.name}: SHA-256 {observed}, expected {asset.sha256} (corrupt)."
         outcome = "failure"
-    events.record(events.EventType.FIXITY_CHECK, outcome, detail, asset=asset, store=replica.store)
+    # The new state and its event are one commit: an audit killed between them leaves neither.
+    with transaction.atomic():
+        replica.save(update_fields=["state", "observed_sha256", "verified_at", "last_error", "updated"])
+        events.record(events.EventType.FIXITY_CHECK, outcome, detail, asset=asset, store=replica.store)
     return state
 
 
@@ -236,18 +239,19 @@ def repair_replica(replica: Replica, good: Replica, report: AuditReport) -> bool
         )
         return False
     now = timezone.now()
-    Replica.objects.filter(pk=replica.pk).update(
-        state=Replica.State.OK, observed_sha256=asset.sha256, verified_at=now, last_error="", updated=now
-    )
+    with transaction.atomic():
+        Replica.objects.filter(pk=replica.pk).update(
+            state=Replica.State.OK, observed_sha256=asset.sha256, verified_at=now, last_error="", updated=now
+        )
+        events.record(
+            events.EventType.REPAIR,
+            events.Outcome.SUCCESS,
+            f"{replica.key} on {replica.store.name} rewritten from {good.store.name} (verified good in this "
+            f"audit); read back, SHA-256 {asset.sha256}.",
+            asset=asset,
+            store=replica.store,
+        )
     report.repaired.append((replica.store.name, replica.key))
-    events.record(
-        events.EventType.REPAIR,
-        events.Outcome.SUCCESS,
-        f"{replica.key} on {replica.store.name} rewritten from {good.store.name} (verified good in this audit); "
-        f"read back, SHA-256 {asset.sha256}.",
-        asset=asset,
-        store=replica.store,
-    )
     return True
 
 
