@@ -10,8 +10,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps.views import sitemap as sitemap_view
 from django.db.models import Max, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import escape
 from django.views.decorators.http import require_safe
 
 from archive.access import visible_to
@@ -51,6 +52,8 @@ class PagesSitemap(ArchiveSitemap):
 
 
 class ObjectsSitemap(ArchiveSitemap):
+    limit = 10_000  # URLs per sitemap page (the protocol allows 50,000; smaller pages stay fast)
+
     def items(self):
         return public_objects().order_by("pk")
 
@@ -112,7 +115,27 @@ SITEMAPS = {
 
 @require_safe
 def sitemap(request: HttpRequest) -> HttpResponse:
-    return sitemap_view(request, sitemaps=SITEMAPS)
+    """The sitemap index: one entry per section and page, so 100,000 objects stay within the protocol."""
+    entries = []
+    for section, sitemap_class in SITEMAPS.items():
+        site = sitemap_class()
+        location = f"{settings.SITE_URL}{reverse('portal:sitemap-section', args=[section])}"
+        for page in range(1, site.paginator.num_pages + 1):
+            entries.append(location if page == 1 else f"{location}?p={page}")
+    body = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+    ]
+    body += [f"  <sitemap><loc>{escape(entry)}</loc></sitemap>" for entry in entries]
+    body.append("</sitemapindex>")
+    return HttpResponse("\n".join(body) + "\n", content_type="application/xml")
+
+
+@require_safe
+def sitemap_section(request: HttpRequest, section: str) -> HttpResponse:
+    if section not in SITEMAPS:
+        raise Http404("No such sitemap")
+    return sitemap_view(request, sitemaps=SITEMAPS, section=section)
 
 
 ROBOTS_DISALLOW = ("/curate/", "/admin/", "/uploads/", "/files/", "/s/")

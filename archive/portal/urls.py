@@ -16,5 +16,6 @@ urlpatterns = [
     path("map/", map_page, name="map"),
     path("map/objects.geojson", map_geojson, name="map-geojson"),
     path("sitemap.xml", sitemaps.sitemap, name="sitemap"),
+    path("sitemap-<slug:section>.xml", sitemaps.sitemap_section, name="sitemap-section"),
     path("robots.txt", sitemaps.robots_txt, name="robots"),
 ]

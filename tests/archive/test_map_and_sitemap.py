@@ -241,18 +241,34 @@ def test_leaflet_is_vendored_with_its_licence():
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 
 
-def sitemap_entries(client: Client | None = None) -> dict[str, str | None]:
-    """path -> lastmod of every <url> in /sitemap.xml (parsed as XML)."""
-    response = (client or Client()).get("/sitemap.xml")
+def sitemap_pages(client: Client) -> list[str]:
+    """The section sitemaps /sitemap.xml (an index) points to, as paths with their query."""
+    response = client.get("/sitemap.xml")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/xml")
     root = ElementTree.fromstring(response.content)
-    assert root.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}urlset"
+    assert root.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}sitemapindex"
+    pages = []
+    for loc in root.iter(f"{{{SITEMAP_NS['sm']}}}loc"):
+        parts = urlsplit(loc.text)
+        assert parts.scheme in ("http", "https") and parts.netloc
+        pages.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return pages
+
+
+def sitemap_entries(client: Client | None = None) -> dict[str, str | None]:
+    """path -> lastmod of every <url> in every sitemap the index names (parsed as XML)."""
+    client = client or Client()
     entries = {}
-    for url in root.findall("sm:url", SITEMAP_NS):
-        loc = urlsplit(url.findtext("sm:loc", namespaces=SITEMAP_NS))
-        assert loc.scheme in ("http", "https") and loc.netloc
-        entries[loc.path] = url.findtext("sm:lastmod", namespaces=SITEMAP_NS)
+    for page in sitemap_pages(client):
+        response = client.get(page)
+        assert response.status_code == 200, page
+        root = ElementTree.fromstring(response.content)
+        assert root.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}urlset"
+        for url in root.findall("sm:url", SITEMAP_NS):
+            loc = urlsplit(url.findtext("sm:loc", namespaces=SITEMAP_NS))
+            assert loc.scheme in ("http", "https") and loc.netloc
+            entries[loc.path] = url.findtext("sm:lastmod", namespaces=SITEMAP_NS)
     return entries
 
 
@@ -317,6 +333,26 @@ def test_robots_txt_names_the_sitemap_and_keeps_crawlers_out_of_private_paths(se
 
 def test_sitemap_urls_are_on_the_configured_site(world, settings):
     settings.SITE_URL = "https://archive.example.org"
-    response = Client().get("/sitemap.xml")
-    locs = [el.text for el in ElementTree.fromstring(response.content).iter(f"{{{SITEMAP_NS['sm']}}}loc")]
-    assert locs and all(loc.startswith("https://archive.example.org/") for loc in locs)
+    client = Client()
+    index = [
+        el.text for el in ElementTree.fromstring(client.get("/sitemap.xml").content).iter() if el.tag.endswith("loc")
+    ]
+    assert index and all(loc.startswith("https://archive.example.org/sitemap-") for loc in index)
+    for page in sitemap_pages(client):
+        locs = [el.text for el in ElementTree.fromstring(client.get(page).content).iter(f"{{{SITEMAP_NS['sm']}}}loc")]
+        assert all(loc.startswith("https://archive.example.org/") for loc in locs)
+
+
+def test_a_large_catalogue_is_split_into_sitemap_pages(world, monkeypatch):
+    from archive.portal import sitemaps
+
+    monkeypatch.setattr(sitemaps.ObjectsSitemap, "limit", 2)
+    client = Client()
+    pages = [p for p in sitemap_pages(client) if "objects" in p]
+    assert len(pages) >= 2 and pages[1].endswith("?p=2")
+    public = set(visible_to(AnonymousUser()).values_list("identifier", flat=True))
+    listed = set()
+    for page in pages:
+        root = ElementTree.fromstring(client.get(page).content)
+        listed |= {urlsplit(loc.text).path.strip("/").split("/")[-1] for loc in root.iter() if loc.tag.endswith("loc")}
+    assert listed == public
