@@ -84,7 +84,13 @@ def can_curate(user, obj: HeritageObject) -> bool:
         return False
     if user.is_staff:
         return True
-    return user.memberships.filter(community_id=obj.collection.community_id, role=Role.CURATOR).exists()
+    # Remembered on the user object, which lives for one request: a map or list asking for hundreds of
+    # objects costs one query, not one per object.
+    curated = getattr(user, "_curated_community_ids", None)
+    if curated is None:
+        curated = frozenset(_community_ids(user, Role.CURATOR))
+        user._curated_community_ids = curated
+    return obj.collection.community_id in curated
 
 
 def curated_collections(user):
