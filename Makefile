@@ -39,6 +39,7 @@ help:
 	@echo "make bench        benchmarks/ingest.py against PostgreSQL and Redis"
 	@echo "make bench-mesh   benchmarks/mesh.py: 1M and 5M triangles against the bare libraries"
 	@echo "make bench-audit  benchmarks/audit.py: fixity audit of 1 GB on three stores, against raw SHA-256"
+	@echo "make bench-portal benchmarks/portal.py: 100,000 objects; search, object pages, map under load vs a static file"
 	@echo "make i18n         update the fr and en message catalogues (locale/) from the code, then compile them"
 	@echo "make clean        caches and build output (keeps .venv and media/)"
 	@echo "make clean-media  the embedded demo's state under media/ (database, stores, broker, logs)"
@@ -128,6 +129,16 @@ BENCH_AUDIT_ARGS ?=
 bench-audit: venv system-deps
 	@echo "==> benchmarks/audit.py $(BENCH_AUDIT_ARGS)"
 	@$(EMBEDDED_ENV) $(BIN)/python benchmarks/audit.py $(BENCH_AUDIT_ARGS)
+
+# `make bench-portal BENCH_PORTAL_ARGS="--objects 10000 --seconds 5 --json"` (options: benchmarks/README.md). The
+# benchmark makes its own database (heritage_bench_portal_<pid> on the SERVICES_DATABASE_URL server, dropped
+# afterwards) and runs gunicorn on a free loopback port; no Redis. About 0.7 GB in PostgreSQL and 5 minutes here.
+.PHONY: bench-portal
+BENCH_PORTAL_ARGS ?=
+
+bench-portal: venv system-deps services
+	@echo "==> benchmarks/portal.py $(BENCH_PORTAL_ARGS)  (PostgreSQL database heritage_bench_portal_<pid>)"
+	@$(EMBEDDED_ENV) $(BIN)/python benchmarks/portal.py --database-url '$(SERVICES_DATABASE_URL)' $(BENCH_PORTAL_ARGS)
 
 # --- translations -----------------------------------------------------------------------------------
 
