@@ -217,6 +217,8 @@ ARCHIVE_POLICY = {
 }
 if env("ARCHIVE_POLICY"):
     ARCHIVE_POLICY = {int(level): rule for level, rule in json.loads(env("ARCHIVE_POLICY")).items()}
+# Facet and home-page counts shown to anonymous visitors are computed at most this often (seconds; 0: always).
+ARCHIVE_ANONYMOUS_CACHE_SECONDS = env_int("ARCHIVE_ANONYMOUS_CACHE_SECONDS", 60)
 # Unfinished uploads untouched this long are removed (their partial file too) by the sweeper.
 ARCHIVE_UPLOAD_EXPIRY_DAYS = env_int("ARCHIVE_UPLOAD_EXPIRY_DAYS", 7)
 # Longest validity (days) a curator may give a share link to one object for one researcher.

@@ -22,6 +22,7 @@ def archive_folders(request, tmp_path, settings):
     settings.QUARANTINE_ROOT = media / "quarantine"
     settings.ARCHIVE_STAGING_RESERVE_BYTES = 0
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.ARCHIVE_ANONYMOUS_CACHE_SECONDS = 0  # tests change data between requests; one test turns it on
     settings.ARCHIVE_STORES = [
         {
             "name": name,

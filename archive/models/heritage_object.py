@@ -71,7 +71,16 @@ class HeritageObject(models.Model):
 
     class Meta:
         ordering = ["-created"]
-        indexes = [models.Index(fields=["status", "access_level"])]
+        indexes = [
+            models.Index(fields=["status", "access_level"]),
+            # Browsing order (search without words, community and collection pages) and the home page.
+            models.Index(models.F("featured").desc(), models.F("created").desc(), name="object_browse_order"),
+            models.Index(
+                models.F("published_at").desc(),
+                name="object_recently_published",
+                condition=models.Q(status="published"),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["collection", "source_reference"],
@@ -280,7 +289,15 @@ class Asset(models.Model):
                 name="one_derivative_per_role_and_name",
             ),
         ]
-        indexes = [models.Index(fields=["status", "updated"])]
+        indexes = [
+            models.Index(fields=["status", "updated"]),
+            # The media facet asks, per object, whether a ready access copy of a kind exists.
+            models.Index(
+                fields=["object", "mime"],
+                name="asset_ready_access_copies",
+                condition=models.Q(role="access", status="ready"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.get_role_display()})"

@@ -6,10 +6,15 @@ object the visitor may not see.
 
 from __future__ import annotations
 
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from archive.access import visible_to
@@ -33,13 +38,32 @@ def home(request: HttpRequest) -> HttpResponse:
             visible.filter(status=Status.PUBLISHED).exclude(pk__in=[o.pk for o in featured]).order_by("-published_at")
         )[:12]
     )
-    communities = (
-        Community.objects.filter(collections__heritage_objects__in=visible)
-        .annotate(n=Count("collections__heritage_objects", distinct=True))
-        .order_by("name")
-    )
-    context = {"featured": featured, "recent": recent, "communities": communities, "total": visible.count()}
+
+    def counts():
+        communities = (
+            Community.objects.filter(collections__heritage_objects__in=visible)
+            .annotate(n=Count("collections__heritage_objects", distinct=True))
+            .order_by("name")
+        )
+        return list(communities), visible.count()
+
+    communities, total = _for_everyone(request, "home", counts)
+    context = {"featured": featured, "recent": recent, "communities": communities, "total": total}
     return render(request, "portal/home.html", context)
+
+
+def _for_everyone(request: HttpRequest, key: str, compute):
+    """What every anonymous visitor sees alike (facet counts, community counts) is computed once a
+    minute (ARCHIVE_ANONYMOUS_CACHE_SECONDS); signed-in visitors always get fresh figures."""
+    seconds = settings.ARCHIVE_ANONYMOUS_CACHE_SECONDS
+    if request.user.is_authenticated or not seconds:
+        return compute()
+    full_key = "portal:" + hashlib.sha256(f"{get_language()}|{key}".encode()).hexdigest()
+    value = cache.get(full_key)
+    if value is None:
+        value = compute()
+        cache.set(full_key, value, seconds)
+    return value
 
 
 @require_safe
@@ -51,7 +75,7 @@ def search(request: HttpRequest) -> HttpResponse:
     context = {
         "query": query,
         "page": page,
-        "facets": facet_counts(visible, query),
+        "facets": _for_everyone(request, "facets|" + query.params(), lambda: facet_counts(visible, query)),
         "page_params": query.params(),
     }
     return render(request, "portal/search.html", context)

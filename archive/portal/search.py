@@ -3,8 +3,9 @@
 Everything starts from ``visible_to(user)``: results, facet values and facet counts never include an
 object the viewer may not see (a facet that counts hidden objects leaks their existence).
 
-PostgreSQL: ``to_tsvector('simple', search_text) @@ websearch_to_tsquery('simple', q)``, served by the
-GIN index of migration 0005 and ranked with ``ts_rank``; the 'simple' configuration does no stemming,
+PostgreSQL: ``search_vector @@ websearch_to_tsquery('simple', q)``, where ``search_vector`` is a stored
+generated column ``to_tsvector('simple', search_text)`` with a GIN index (migration 0006), ranked with
+``ts_rank`` on the stored vector; the 'simple' configuration does no stemming,
 since the catalogue mixes languages. SQLite (embedded mode): every word must occur in the search text
 (case-insensitive substring), newest first.
 """
@@ -124,7 +125,7 @@ def match_text(objects: QuerySet[HeritageObject], text: str) -> QuerySet[Heritag
         return objects
     if connection.vendor == "postgresql":
         table = HeritageObject._meta.db_table
-        vector = f'to_tsvector(\'simple\', "{table}"."search_text")'
+        vector = f'"{table}"."search_vector"'  # stored generated column (migration 0006), GIN-indexed
         return objects.annotate(rank=RawSQL(f"ts_rank({vector}, websearch_to_tsquery('simple', %s))", (text,))).extra(
             where=[f"{vector} @@ websearch_to_tsquery('simple', %s)"], params=[text]
         )

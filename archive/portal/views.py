@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from preservation.stores.base import StoreError
 @require_safe
 def object_detail(request: HttpRequest, identifier: str) -> HttpResponse:
     obj = get_object_for_viewer(request.user, identifier, shared=share_grants(request))
+    prefetch_related_objects([obj], "texts")  # the title, the texts and the cards all read them
     share = log_use(request, obj)  # the share link this visit comes through, if any (logged)
     curator = can_curate(request.user, obj)
     files = list(visible_assets(request.user, obj).order_by("created"))

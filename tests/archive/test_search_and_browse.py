@@ -148,3 +148,19 @@ def test_hostile_queries_are_harmless(catalogue):
         response = client.get("/search/", {"q": q})
         assert response.status_code == 200
         assert "<script>alert(1)</script>" not in response.content.decode()
+
+
+def test_anonymous_facet_counts_are_shared_for_a_minute_but_never_across_viewers(catalogue, personas, settings):
+    from django.core.cache import cache
+
+    settings.ARCHIVE_ANONYMOUS_CACHE_SECONDS = 60
+    cache.clear()
+    counts = lambda client: {  # noqa: E731
+        f.param: {v.value: v.count for v in values} for f, values in client.get("/search/").context["facets"]
+    }
+    assert counts(Client())["type"] == {"jar": 1, "stele": 1}
+    make_object(personas.collection, "Second jar", object_type="jar")
+    assert counts(Client())["type"] == {"jar": 1, "stele": 1}  # the shared figure, at most a minute old
+    assert counts(client_for(personas.curator))["type"] == {"jar": 3, "stele": 1, "drum": 1}  # never shared
+    cache.clear()
+    assert counts(Client())["type"] == {"jar": 2, "stele": 1}
