@@ -86,11 +86,7 @@ def can_curate(user, obj: HeritageObject) -> bool:
         return True
     # Remembered on the user object, which lives for one request: a map or list asking for hundreds of
     # objects costs one query, not one per object.
-    curated = getattr(user, "_curated_community_ids", None)
-    if curated is None:
-        curated = frozenset(_community_ids(user, Role.CURATOR))
-        user._curated_community_ids = curated
-    return obj.collection.community_id in curated
+    return obj.collection.community_id in curated_community_ids(user)
 
 
 def curated_collections(user):
@@ -133,10 +129,23 @@ def public_coordinates(user, obj: HeritageObject) -> tuple[float, float, bool] |
     that are not sensitive; otherwise rounded to 0.1 degree (``exact`` False)."""
     if obj.latitude is None or obj.longitude is None:
         return None
-    if obj.sensitive_location and not can_curate(user, obj):
-        return (
-            round(obj.latitude, GENERALIZED_DECIMALS) + 0.0,
-            round(obj.longitude, GENERALIZED_DECIMALS) + 0.0,
-            False,
-        )
-    return (obj.latitude, obj.longitude, True)
+    exact_allowed = not obj.sensitive_location or can_curate(user, obj)
+    return shown_coordinates(obj.latitude, obj.longitude, exact_allowed)
+
+
+def shown_coordinates(latitude: float, longitude: float, exact_allowed: bool) -> tuple[float, float, bool]:
+    """The point to show: exact, or rounded to 0.1 degree (for lists built without model instances)."""
+    if exact_allowed:
+        return (latitude, longitude, True)
+    return (round(latitude, GENERALIZED_DECIMALS) + 0.0, round(longitude, GENERALIZED_DECIMALS) + 0.0, False)
+
+
+def curated_community_ids(user) -> frozenset[int]:
+    """Communities this user curates (all of them for staff: None means every community)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    curated = getattr(user, "_curated_community_ids", None)
+    if curated is None:
+        curated = frozenset(_community_ids(user, Role.CURATOR))
+        user._curated_community_ids = curated
+    return curated

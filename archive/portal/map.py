@@ -18,11 +18,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.http import urlencode
+from django.utils.translation import get_language
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
-from archive.access import public_coordinates, visible_to
+from archive.access import curated_community_ids, public_coordinates, shown_coordinates, visible_to
 from archive.models import Asset, HeritageObject, ObjectText, Status
+from archive.models.vocabularies import RTL_LANGUAGES
 
 # Query filters of the map, as search has them: ?community=<slug>&collection=<slug>, each repeatable
 # (values of one filter are alternatives), only ever narrowing what visible_to gives.
@@ -107,21 +109,89 @@ def places(user, objects: Iterable[HeritageObject], ids: Iterable[int] | QuerySe
     return [place for place in found if place is not None]
 
 
+def _choose_text(texts: list[tuple[str, str, bool]], wanted: str) -> tuple[str, str] | None:
+    """(language, title) as ``HeritageObject.text()`` chooses: the visitor's language, English, French,
+    the original, any."""
+    if not texts:
+        return None
+    by_language = {language: title for language, title, _original in texts}
+    for code in (wanted, "en", "fr"):
+        if code in by_language:
+            return code, by_language[code]
+    originals = [(language, title) for language, title, original in texts if original]
+    return originals[0] if originals else (texts[0][0], texts[0][1])
+
+
+def geojson_features(request: HttpRequest) -> list[dict]:
+    """Every point of the map from plain rows (no model instances): 100,000 objects in seconds."""
+    user = request.user
+    objects = mapped_objects(request)
+    rows = list(
+        objects.values_list(
+            "pk", "identifier", "latitude", "longitude", "sensitive_location", "collection__community_id"
+        )
+    )
+    texts: dict[int, list] = {}
+    for object_id, language, title, original in (
+        ObjectText.objects.filter(object_id__in=objects.values("pk"))
+        .order_by("object_id", "language")
+        .values_list("object_id", "language", "title", "is_original")
+    ):
+        texts.setdefault(object_id, []).append((language, title, original))
+    thumbnails: dict[int, str] = {}
+    for object_id, asset_id, filename in (
+        Asset.objects.filter(object_id__in=objects.values("pk"), role=Asset.Role.THUMBNAIL, status=Asset.State.READY)
+        .order_by("created")
+        .values_list("object_id", "id", "filename")
+    ):
+        thumbnails.setdefault(object_id, _file_url(asset_id, filename))
+    staff = getattr(user, "is_staff", False) and user.is_active
+    curated = curated_community_ids(user)
+    wanted = (get_language() or "en").split("-")[0]
+    features = []
+    for pk, identifier, latitude, longitude, sensitive, community_id in rows:
+        exact_allowed = not sensitive or staff or community_id in curated
+        latitude, longitude, exact = shown_coordinates(latitude, longitude, exact_allowed)
+        text = _choose_text(texts.get(pk, []), wanted)
+        language = text[0] if text else ""
+        features.append(
+            {
+                "type": "Feature",
+                "id": identifier,
+                "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
+                "properties": {
+                    "identifier": identifier,
+                    "title": text[1] if text else identifier,
+                    "lang": language,
+                    "dir": "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else ("ltr" if text else ""),
+                    "url": _object_url(identifier),
+                    "thumbnail": thumbnails.get(pk),
+                    "exact": exact,
+                },
+            }
+        )
+    return features
+
+
+@cache
+def _file_url_pattern() -> str:
+    import uuid
+
+    sample = uuid.UUID(int=0)
+    return reverse("portal:file", args=[sample, "NAME"]).replace(str(sample), "{}").replace("NAME", "{}")
+
+
+def _file_url(asset_id, filename: str) -> str:
+    from urllib.parse import quote
+
+    return _file_url_pattern().format(asset_id, quote(filename))
+
+
 @require_safe
 @gzip_page
 def map_geojson(request: HttpRequest) -> JsonResponse:
-    objects = mapped_objects(request)
-    features = [
-        {
-            "type": "Feature",
-            "id": place["identifier"],
-            "geometry": {"type": "Point", "coordinates": [place["longitude"], place["latitude"]]},
-            "properties": {key: place[key] for key in place if key not in ("latitude", "longitude")},
-        }
-        for place in places(request.user, objects, objects.values("pk"))
-    ]
     response = JsonResponse(
-        {"type": "FeatureCollection", "features": features},
+        {"type": "FeatureCollection", "features": geojson_features(request)},
         content_type="application/geo+json",
         json_dumps_params={"ensure_ascii": False},
     )
