@@ -195,7 +195,7 @@ def test_web_and_worker_share_the_media_volume(compose, services):
 
 def test_processes_run_what_the_design_says(services):
     web = " ".join(command_words(services["web"]))
-    assert "gunicorn config.wsgi" in web
+    assert "gunicorn -c config/gunicorn.conf.py config.wsgi:application" in web
     worker = command_words(services["worker"])
     assert worker[:4] == ["celery", "-A", "config", "worker"]
     queues = worker[worker.index("-Q") + 1].split(",")
