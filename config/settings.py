@@ -217,6 +217,8 @@ ARCHIVE_POLICY = {
 }
 if env("ARCHIVE_POLICY"):
     ARCHIVE_POLICY = {int(level): rule for level, rule in json.loads(env("ARCHIVE_POLICY")).items()}
+# The map sends at most this many single points for the area shown; more are grouped into clusters.
+ARCHIVE_MAP_MAX_POINTS = env_int("ARCHIVE_MAP_MAX_POINTS", 2000)
 # Facet and home-page counts shown to anonymous visitors are computed at most this often (seconds; 0: always).
 ARCHIVE_ANONYMOUS_CACHE_SECONDS = env_int("ARCHIVE_ANONYMOUS_CACHE_SECONDS", 60)
 # Unfinished uploads untouched this long are removed (their partial file too) by the sweeper.

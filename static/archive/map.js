@@ -94,27 +94,79 @@
     }
   }
 
-  fetch(data.geojsonUrl, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
-    .then(function (response) {
-      if (!response.ok) {
-        throw new Error("HTTP " + response.status);
-      }
-      return response.json();
-    })
-    .then(function (collection) {
-      var features = (collection && collection.features) || [];
-      var group = L.featureGroup().addTo(map);
-      features.forEach(function (feature) {
-        addFeature(feature, group);
-      });
-      if (!features.length) {
-        say(data.emptyLabel);
-        return;
-      }
-      say("");
-      map.fitBounds(group.getBounds(), { padding: [24, 24], maxZoom: 10 });
-    })
-    .catch(function () {
-      say(data.errorLabel);
+  function clusterIcon(count) {
+    var badge = document.createElement("span");
+    badge.className = "map-cluster-count";
+    badge.textContent = String(count);
+    var size = count < 100 ? 32 : count < 10000 ? 40 : 48;
+    return L.divIcon({ html: badge, className: "map-cluster", iconSize: [size, size], iconAnchor: [size / 2, size / 2] });
+  }
+
+  function addCluster(feature, group) {
+    var coords = feature.geometry.coordinates;
+    var latlng = L.latLng(coords[1], coords[0]);
+    var count = feature.properties.count;
+    var label = (data.clusterLabel || "%(n)s").replace("%(n)s", String(count));
+    var marker = L.marker(latlng, { icon: clusterIcon(count), title: label, keyboard: true });
+    marker.on("click", function () {
+      map.setView(latlng, Math.min(map.getZoom() + 3, 18));
     });
+    marker.addTo(group);
+    var element = marker.getElement();
+    if (element) {
+      element.setAttribute("aria-label", label);
+    }
+  }
+
+  var group = L.featureGroup().addTo(map);
+  var requested = 0;
+
+  function load(withBounds) {
+    var url = data.geojsonUrl;
+    if (withBounds) {
+      url += (url.indexOf("?") < 0 ? "?" : "&") + "bbox=" + encodeURIComponent(map.getBounds().toBBoxString());
+    }
+    var ticket = ++requested;
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.json();
+      })
+      .then(function (collection) {
+        if (ticket !== requested) {
+          return null; /* a newer view was asked for meanwhile */
+        }
+        var features = (collection && collection.features) || [];
+        group.clearLayers();
+        features.forEach(function (feature) {
+          if (feature.properties && feature.properties.cluster) {
+            addCluster(feature, group);
+          } else {
+            addFeature(feature, group);
+          }
+        });
+        say(features.length ? "" : data.emptyLabel);
+        return features;
+      })
+      .catch(function () {
+        say(data.errorLabel);
+        return null;
+      });
+  }
+
+  // First everything (points, or clusters for a large catalogue), framed; then what each view shows.
+  load(false).then(function (features) {
+    if (features && features.length) {
+      map.fitBounds(group.getBounds(), { padding: [24, 24], maxZoom: 10 });
+    }
+    var timer = null;
+    map.on("moveend", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        load(true);
+      }, 250);
+    });
+  });
 })();

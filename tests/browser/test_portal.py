@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -165,3 +166,37 @@ def test_restricted_and_community_objects_never_show_for_a_visitor(page, live_se
     assert on_map == {hidden_and_public["public"].identifier}
     for obj in hidden.values():
         assert obj.text().title not in geojson["text"]
+
+
+def test_the_map_shows_points_then_clusters_that_open_on_click(page, live_server, personas, settings, screenshot):
+    settings.ARCHIVE_MAP_MAX_POINTS = 3
+    for index in range(6):
+        make_object(personas.collection, f"Terrace {index}", latitude=35.0 + index * 0.01, longitude=38.0)
+    make_object(personas.collection, "Far island shrine", latitude=-10.0, longitude=120.0)
+    page.get(live_server.url + "/map/")
+    # The whole catalogue is above the limit: one cluster of six and the lone shrine as a marker.
+    counts = wait_for_script(
+        page,
+        "var c = [...document.querySelectorAll('.map-cluster-count')].map(e => e.textContent);"
+        "return c.length ? c : null;",
+        message="a cluster on the map",
+    )
+    assert counts == ["6"]
+    assert page.find_elements(By.CSS_SELECTOR, ".leaflet-marker-icon[title='Far island shrine']")
+    screenshot()
+    # Selecting a cluster zooms in (three levels a time); close enough, the terraces show one by one.
+    for _attempt in range(8):
+        clicked = page.execute_script(
+            "var c = document.querySelector('.map-cluster'); if (!c) { return false; } c.click(); return true;"
+        )
+        if not clicked:
+            break
+        time.sleep(1.0)  # the map waits 250 ms after a move, then asks for the new area
+    titles = wait_for_script(
+        page,
+        "var t = [...document.querySelectorAll('.leaflet-marker-icon[title^=\"Terrace\"]')].map(e => e.title);"
+        "return t.length ? t : null;",
+        message="the terraces as markers after zooming in",
+    )
+    assert set(titles) == {f"Terrace {i}" for i in range(6)}
+    screenshot("-zoomed")
