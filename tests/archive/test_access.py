@@ -139,3 +139,13 @@ def test_technical_metadata_and_events_are_not_on_public_pages(world):
     original.save()
     html = Client().get(f"/o/{objects['public'].identifier}/").content.decode()
     assert "48.8566" not in html and "Canon" not in html and original.sha256 not in html
+
+
+def test_visitors_download_access_copies_but_never_originals(world):
+    personas, objects, files = world
+    html = Client().get(objects["public"].get_absolute_url()).content.decode()
+    access = files["public"]["access"]
+    assert f'href="{access.get_download_url()}" download' in html
+    assert Client().get(access.get_download_url()).status_code == 200
+    assert files["public"]["original"].get_download_url() not in html
+    assert Client().get(files["public"]["original"].get_download_url()).status_code == 404
