@@ -7,12 +7,14 @@ from datetime import datetime
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from archive.access import curated_collections
+from archive.curation.status import processing_row
 from archive.models import Asset, Collection
-from preservation.models import ProcessingJob, Replica
+from preservation.models import ProcessingJob
 
 
 def _collection(request: HttpRequest, slug: str) -> Collection:
@@ -48,24 +50,15 @@ def collection_status(request: HttpRequest, slug: str) -> JsonResponse:
     jobs = {job.asset_id: job for job in ProcessingJob.objects.filter(asset__in=originals)}
     rows = []
     for asset in originals:
-        job = jobs.get(asset.id)
-        thumb = asset.derivatives.filter(role=Asset.Role.THUMBNAIL).first()
-        rows.append(
+        row = processing_row(asset, jobs.get(asset.id))
+        row.update(
             {
-                "id": str(asset.id),
-                "filename": asset.filename,
                 "object": asset.object.identifier,
                 "object_title": asset.object.title,
-                "object_url": f"/curate/o/{asset.object.identifier}/",
-                "status": asset.status,
-                "status_label": asset.get_status_display(),
-                "message": asset.status_message,
-                "stage": job.stage if job else "",
-                "progress": job.progress if job else 0,
-                "done": bool(job and job.state in (ProcessingJob.State.DONE, ProcessingJob.State.FAILED))
-                or asset.status == Asset.State.QUARANTINED,
-                "copies": asset.replicas.filter(state=Replica.State.OK).count(),
-                "thumbnail": thumb.get_download_url() if thumb else None,
+                "object_url": reverse("curation:object", args=[asset.object.identifier]),
+                # A batch page has no reload to wait for: a quarantined file is finished too.
+                "done": row["done"] or asset.status == Asset.State.QUARANTINED,
             }
         )
+        rows.append(row)
     return JsonResponse({"collection": collection.slug, "assets": rows, "missing_stores": []})

@@ -89,25 +89,9 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 BOM = "\ufeff"
 
 IDENTITY_COLUMNS = ["identifier", "reference", "collection"]
-# The ObjectForm fields a CSV row carries (the form validates them exactly as on the edit page).
-FORM_FIELDS = [
-    "object_type",
-    "culture",
-    "period_label",
-    "year_start",
-    "year_end",
-    "place_name",
-    "latitude",
-    "longitude",
-    "sensitive_location",
-    "threat_type",
-    "threat_level",
-    "rights_statement",
-    "licence",
-    "access_level",
-    "embargo_until",
-    "provenance",
-]
+# The ObjectForm fields a CSV row carries (the form validates them exactly as on the edit page); labels get
+# their own column, featuring stays a staff decision on the edit page.
+FORM_FIELDS = [name for name in ObjectForm.Meta.fields if name not in ("collection", "labels", "featured")]
 FIELD_COLUMNS = [
     "original_language",
     *FORM_FIELDS[:-1],

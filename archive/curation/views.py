@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from archive import actions
 from archive.access import can_curate, curated_collections, get_object_for_viewer, visible_to
 from archive.curation.forms import DiscardForm, ObjectForm, TextFormSet
+from archive.curation.status import processing_row
 from archive.models import Asset, HeritageObject, Status
 from archive.review import blocking_problems, checklist
 from preservation import events
@@ -258,22 +259,7 @@ def object_status(request: HttpRequest, identifier: str) -> JsonResponse:
     rows = []
     originals = obj.assets.filter(role=Asset.Role.ORIGINAL).exclude(status=Asset.State.DISCARDED)
     for asset in originals.order_by("created"):
-        job = ProcessingJob.objects.filter(asset=asset).first()
-        thumb = asset.derivatives.filter(role=Asset.Role.THUMBNAIL).first()
-        rows.append(
-            {
-                "id": str(asset.id),
-                "filename": asset.filename,
-                "status": asset.status,
-                "status_label": asset.get_status_display(),
-                "message": asset.status_message,
-                "stage": job.stage if job else "",
-                "progress": job.progress if job else 0,
-                "done": bool(job and job.state in (ProcessingJob.State.DONE, ProcessingJob.State.FAILED)),
-                "copies": asset.replicas.filter(state=Replica.State.OK).count(),
-                "thumbnail": thumb.get_download_url() if thumb else None,
-            }
-        )
+        rows.append(processing_row(asset, ProcessingJob.objects.filter(asset=asset).first()))
     return JsonResponse({"object": obj.identifier, "assets": rows, "missing_stores": under_replicated(obj)})
 
 

@@ -18,6 +18,20 @@ from .collection import Collection
 from .vocabularies import RTL_LANGUAGES, AccessLevel, Status, ThreatLevel, ThreatType
 
 
+def choose_text(texts, language: str | None = None):
+    """Of an object's texts (anything with ``language`` and ``is_original``), the one to show: the wanted
+    language (default: the active one), else English, French, the original, any. One rule for every page."""
+    by_language = {t.language: t for t in texts}
+    if not by_language:
+        return None
+    wanted = (language or get_language() or "en").split("-")[0]
+    for code in (wanted, "en", "fr"):
+        if code in by_language:
+            return by_language[code]
+    originals = [t for t in by_language.values() if t.is_original]
+    return originals[0] if originals else next(iter(by_language.values()))
+
+
 class HeritageObject(models.Model):
     """One catalogued object, with a stable short identifier that is never reused."""
 
@@ -128,15 +142,7 @@ class HeritageObject(models.Model):
     # --- texts ----------------------------------------------------------------------------------
     def text(self, language: str | None = None) -> ObjectText | None:
         """The text in the wanted language, else English, French, the original, any."""
-        texts = {t.language: t for t in self.texts.all()}
-        if not texts:
-            return None
-        wanted = (language or get_language() or "en").split("-")[0]
-        for code in (wanted, "en", "fr"):
-            if code in texts:
-                return texts[code]
-        originals = [t for t in texts.values() if t.is_original]
-        return originals[0] if originals else next(iter(texts.values()))
+        return choose_text(self.texts.all(), language)
 
     @property
     def title(self) -> str:

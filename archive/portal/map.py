@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -20,12 +21,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.http import urlencode
-from django.utils.translation import get_language
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from archive.access import curated_community_ids, public_coordinates, shown_coordinates, visible_to
 from archive.models import Asset, HeritageObject, ObjectText, Status
+from archive.models.heritage_object import choose_text
 from archive.models.vocabularies import RTL_LANGUAGES
 
 # Query filters of the map, as search has them: ?community=<slug>&collection=<slug>, each repeatable
@@ -111,19 +112,6 @@ def places(user, objects: Iterable[HeritageObject], ids: Iterable[int] | QuerySe
     return [place for place in found if place is not None]
 
 
-def _choose_text(texts: list[tuple[str, str, bool]], wanted: str) -> tuple[str, str] | None:
-    """(language, title) as ``HeritageObject.text()`` chooses: the visitor's language, English, French,
-    the original, any."""
-    if not texts:
-        return None
-    by_language = {language: title for language, title, _original in texts}
-    for code in (wanted, "en", "fr"):
-        if code in by_language:
-            return code, by_language[code]
-    originals = [(language, title) for language, title, original in texts if original]
-    return originals[0] if originals else (texts[0][0], texts[0][1])
-
-
 def _wrap(longitude: float) -> float:
     """A longitude in [-180, 180] (Leaflet gives more beyond the antimeridian)."""
     return longitude if -180.0 <= longitude <= 180.0 else ((longitude + 180.0) % 360.0) - 180.0
@@ -160,6 +148,12 @@ class Box:
     def span(self) -> float:
         width = self.east - self.west if self.west <= self.east else 360 - (self.west - self.east)
         return max(width, self.north - self.south, 1e-6)
+
+
+class _TextRow(NamedTuple):
+    language: str
+    title: str
+    is_original: bool
 
 
 WORLD = Box(-180.0, -90.0, 180.0, 90.0)
@@ -225,18 +219,17 @@ def _points(rows: list[tuple]) -> list[dict]:
             .order_by("object_id", "language")
             .values_list("object_id", "language", "title", "is_original")
         ):
-            texts.setdefault(object_id, []).append((language, title, original))
+            texts.setdefault(object_id, []).append(_TextRow(language, title, original))
         for object_id, asset_id, filename in (
             Asset.objects.filter(object_id__in=chunk, role=Asset.Role.THUMBNAIL, status=Asset.State.READY)
             .order_by("created")
             .values_list("object_id", "id", "filename")
         ):
             thumbnails.setdefault(object_id, _file_url(asset_id, filename))
-    wanted = (get_language() or "en").split("-")[0]
     features = []
     for pk, identifier, latitude, longitude, exact in rows:
-        text = _choose_text(texts.get(pk, []), wanted)
-        language = text[0] if text else ""
+        text = choose_text(texts.get(pk, []))
+        language = text.language if text else ""
         features.append(
             {
                 "type": "Feature",
@@ -244,7 +237,7 @@ def _points(rows: list[tuple]) -> list[dict]:
                 "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
                 "properties": {
                     "identifier": identifier,
-                    "title": text[1] if text else identifier,
+                    "title": text.title if text else identifier,
                     "lang": language,
                     "dir": "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else ("ltr" if text else ""),
                     "url": _object_url(identifier),
