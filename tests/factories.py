@@ -117,3 +117,17 @@ def objects_in_every_state(collection: Collection) -> dict[str, HeritageObject]:
         "embargoed": make_object(collection, "Embargoed photograph", embargo_days=30),
         "embargo_over": make_object(collection, "Released photograph", embargo_days=-1),
     }
+
+
+def preserve_file(obj: HeritageObject, path: Path, tmp_path: Path) -> Asset:
+    """Receive ``path`` as an original of ``obj`` (hashed, staged) and run the whole pipeline in this
+    process: identified, normalized, packaged and replicated to every store allowed for it."""
+    import shutil
+
+    from preservation import pipeline
+
+    staged = tmp_path / f"staged-{path.name}"
+    shutil.copyfile(path, staged)
+    data = path.read_bytes()
+    asset, _ = actions.receive_file(obj, staged, path.name, hashlib.sha256(data).hexdigest(), len(data), enqueue=False)
+    return pipeline.run_in_process(asset)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,13 +11,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 
-from archive import actions
 from archive.access import curated_collections, visible_to
 from archive.curation.csv_io import export_csv, import_csv, neutralize, unneutralize
 from archive.models import Collection, HeritageObject, ObjectVersion
-from preservation import pipeline
 from preservation.models import PreservationEvent
-from tests.factories import make_object
+from tests.factories import make_object, preserve_file
 from tests.preservation import imagegen
 
 
@@ -65,12 +61,7 @@ def packaged(personas, tmp_path):
         provenance='Excavated 1850; "Layard" collection,\nthen the museum.',
     )
     obj.texts.create(language="ar", title="مسلة الكتبة", description="نقش مسماري")
-    path = imagegen.make_jpeg(tmp_path / "face.jpg", size=(64, 48))
-    staged = tmp_path / "staged.jpg"
-    shutil.copyfile(path, staged)
-    data = path.read_bytes()
-    asset, _ = actions.receive_file(obj, staged, path.name, hashlib.sha256(data).hexdigest(), len(data), enqueue=False)
-    pipeline.run_in_process(asset)
+    preserve_file(obj, imagegen.make_jpeg(tmp_path / "face.jpg", size=(64, 48)), tmp_path)
     assert obj.versions.count() == 1
     return obj
 

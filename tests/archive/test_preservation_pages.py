@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-
 import pytest
 from django.test import Client
 
-from archive import actions
 from archive.models import Asset
-from preservation import pipeline
 from preservation.models import PreservationEvent
-from tests.factories import make_object
+from tests.factories import make_object, preserve_file
 from tests.preservation import imagegen
 
 
 @pytest.fixture
 def preserved(personas, tmp_path):
     obj = make_object(personas.collection, "Painted beam", threat_level=4)
-    path = imagegen.make_jpeg(tmp_path / "beam.jpg", size=(80, 60))
-    staged = tmp_path / "staged.jpg"
-    shutil.copyfile(path, staged)
-    data = path.read_bytes()
-    asset, _ = actions.receive_file(obj, staged, "beam.jpg", hashlib.sha256(data).hexdigest(), len(data), enqueue=False)
-    pipeline.run_in_process(asset)
+    preserve_file(obj, imagegen.make_jpeg(tmp_path / "beam.jpg", size=(80, 60)), tmp_path)
     return obj
 
 

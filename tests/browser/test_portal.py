@@ -3,9 +3,7 @@ community objects never show, not in search, not at their address, not on the ma
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -13,23 +11,17 @@ import numpy as np
 import pytest
 from selenium.webdriver.common.by import By
 
-from archive import actions
 from archive.models import AccessLevel, Asset, HeritageObject
-from preservation import pipeline
 from tests.browser.support import PHONE, document_status, fetch, wait_for_image, wait_for_page, wait_for_script
-from tests.factories import make_object
+from tests.factories import make_object, preserve_file
 from tests.preservation import imagegen, meshgen
 
 pytestmark = pytest.mark.browser
 
 
 def ingest(obj: HeritageObject, path: Path, tmp_path: Path) -> Asset:
-    """The real pipeline in this process (as tests/preservation/test_records_and_rebuild.py does)."""
-    staged = tmp_path / f"staged-{path.name}"
-    shutil.copyfile(path, staged)
-    data = path.read_bytes()
-    asset, _ = actions.receive_file(obj, staged, path.name, hashlib.sha256(data).hexdigest(), len(data), enqueue=False)
-    asset = pipeline.run_in_process(asset)
+    """The real pipeline in this process."""
+    asset = preserve_file(obj, path, tmp_path)
     assert asset.status == Asset.State.READY, asset.status_message
     return asset
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,13 +16,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from archive import actions
-from archive.models import Asset, HeritageObject
+from archive.models import Asset
 from preservation import pipeline, policy
 from preservation.fixity import audit
 from preservation.models import ObjectAudit, PreservationEvent, Replica
 from preservation.stores import registry
 from tests.factories import make_object
+from tests.factories import preserve_file as ingest_file
 from tests.fixtures.services import ROOT, database_url, service_env, wait_for
 from tests.preservation import imagegen
 from tests.preservation.ocfl_validation import validate_s3_root
@@ -39,14 +38,6 @@ def three_s3(s3_server_factory):
 def use(settings, *configs) -> None:
     settings.ARCHIVE_STORES = list(configs)
     registry.reset()
-
-
-def ingest_file(obj: HeritageObject, path: Path, tmp_path: Path) -> Asset:
-    staged = tmp_path / f"staged-{path.name}"
-    shutil.copyfile(path, staged)
-    data = path.read_bytes()
-    asset, _ = actions.receive_file(obj, staged, path.name, hashlib.sha256(data).hexdigest(), len(data), enqueue=False)
-    return pipeline.run_in_process(asset)
 
 
 def opaque_file(tmp_path: Path, name: str, size: int) -> Path:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from archive import actions
-from preservation import pipeline, policy
+from preservation import policy
 from preservation.fixity import audit
 from preservation.models import PreservationEvent, Replica, StoreObject
 from preservation.stores import registry
-from tests.factories import make_object
+from tests.factories import make_object, preserve_file
 from tests.preservation import imagegen
 
 
@@ -42,12 +39,7 @@ def three_stores(settings, archive_folders):
 
 
 def ingest(obj, tmp_path: Path):
-    path = imagegen.make_jpeg(tmp_path / f"{obj.identifier}.jpg", size=(64, 48))
-    staged = tmp_path / f"staged-{obj.identifier}.jpg"
-    shutil.copyfile(path, staged)
-    data = path.read_bytes()
-    asset, _ = actions.receive_file(obj, staged, path.name, hashlib.sha256(data).hexdigest(), len(data), enqueue=False)
-    return pipeline.run_in_process(asset)
+    return preserve_file(obj, imagegen.make_jpeg(tmp_path / f"{obj.identifier}.jpg", size=(64, 48)), tmp_path)
 
 
 def holders(obj) -> set[str]:

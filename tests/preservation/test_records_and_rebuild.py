@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 from io import StringIO
 from pathlib import Path
 from xml.etree import ElementTree
@@ -20,16 +18,9 @@ from preservation.models import PreservationEvent, Replica
 from preservation.packaging import ocfl, premis
 from preservation.stores.registry import get_store
 from tests.factories import make_object
+from tests.factories import preserve_file as receive
 from tests.preservation import imagegen
 from tests.preservation.ocfl_validation import validate_local_root
-
-
-def receive(obj, path: Path, tmp_path: Path):
-    staged = tmp_path / f"staged-{path.name}"
-    shutil.copyfile(path, staged)
-    data = path.read_bytes()
-    asset, _ = actions.receive_file(obj, staged, path.name, hashlib.sha256(data).hexdigest(), len(data), enqueue=False)
-    return pipeline.run_in_process(asset)
 
 
 @pytest.fixture
