@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.ingest import BUSY_WARNING, cpu_busy  # noqa: E402
+from benchmarks.common import BUSY_WARNING, cpu_busy, interrupt, lap, log, rounded  # noqa: E402
 
 CHUNK = 1024 * 1024  # as fixity.CHUNK: the audit reads 1 MiB at a time
 MB = 1_000_000
@@ -54,14 +54,6 @@ GB = 1_000_000_000
 FILES_PER_OBJECT = 4
 SEED = 2026
 STORE_NAMES = {"local": ("local-a", "local-b", "local-c"), "s3": ("s3-a", "s3-b", "s3-c")}
-
-
-def log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def _lap(start: float) -> float:
-    return time.perf_counter() - start
 
 
 # --- setup ------------------------------------------------------------------------------------------
@@ -166,11 +158,11 @@ def populate(total_bytes: int, files: int, workdir: Path) -> dict:
         nbytes = size + (1 if index < extra else 0)
         started = time.perf_counter()
         sha256 = write_random(path, nbytes, SEED + index)
-        generate_s += _lap(started)
+        generate_s += lap(started)
         started = time.perf_counter()
         asset, _created = actions.receive_file(objects[-1], path, name, sha256, nbytes, via="benchmark", enqueue=False)
         asset = pipeline.run_in_process(asset)
-        ingest_s += _lap(started)
+        ingest_s += lap(started)
         if (
             asset.status != Asset.State.READY
             or asset.format_key
@@ -241,7 +233,7 @@ def _best_rate(run, rounds: int) -> dict:
     for _ in range(rounds):
         started = time.perf_counter()
         nbytes = run()
-        times.append(_lap(started))
+        times.append(lap(started))
     return {"bytes": nbytes, "seconds": min(times), "mb_per_s": nbytes / MB / min(times), "rounds_s": times}
 
 
@@ -295,12 +287,12 @@ def timed_engine():
             return originals["check_replica"](replica, throttle, report)
         finally:
             checking.pop()
-            timings["check"].append((replica.store.name, _lap(started)))
+            timings["check"].append((replica.store.name, lap(started)))
 
     def hash_(handle, throttle):
         started = time.perf_counter()
         result = originals["hash_replica"](handle, throttle)
-        timings["hash"].append((result[1], _lap(started)))
+        timings["hash"].append((result[1], lap(started)))
         return result
 
     def repair(replica, good, report):
@@ -308,7 +300,7 @@ def timed_engine():
         try:
             return originals["repair_replica"](replica, good, report)
         finally:
-            timings["repair"].append((replica.store.name, _lap(started)))
+            timings["repair"].append((replica.store.name, lap(started)))
 
     def timed_open(store):
         method = store.open
@@ -319,7 +311,7 @@ def timed_engine():
                 return method(key)
             finally:
                 if checking:  # only the opens of checks, not a repair's source
-                    timings["open"].append((store.name, _lap(started)))
+                    timings["open"].append((store.name, lap(started)))
 
         return open_
 
@@ -344,7 +336,7 @@ def run_audit(store_names: list[str], replicas_expected: int, rounds: int, mb_pe
         with timed_engine() as timings:
             started = time.perf_counter()
             report = audit(mb_per_s=mb_per_s)
-            seconds = _lap(started)
+            seconds = lap(started)
         runs.append((seconds, report, timings))
         if not (report.healthy and report.checked == report.ok == replicas_expected):
             raise RuntimeError(
@@ -418,7 +410,7 @@ def corrupt_and_repair(store_names: list[str], servers: dict, identifier: str) -
     with timed_engine() as timings:
         started = time.perf_counter()
         report = audit(identifier=identifier, repair=True)
-        seconds = _lap(started)
+        seconds = lap(started)
     failures = []
     expected = [(victim_store, replica.key)]
     if report.corrupt != expected:
@@ -591,16 +583,6 @@ def print_table(report: dict) -> None:
     )
 
 
-def _rounded(value):
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, dict):
-        return {key: _rounded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_rounded(item) for item in value]
-    return value
-
-
 # --- main -------------------------------------------------------------------------------------------
 
 
@@ -623,10 +605,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if options.mb_per_s is not None and options.mb_per_s <= 0:
         parser.error("--mb-per-s must be above 0")
     return options
-
-
-def _interrupt(signum, _frame) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def run(options: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) -> tuple[dict, list[str]]:
@@ -664,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C, kill and a closed terminal all end in the cleanup below (SIGINT too when the shell ignored it).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, _interrupt)
+        signal.signal(number, interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="heritage-bench-audit-"))
     try:
         with contextlib.ExitStack() as cleanup:
@@ -680,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
         log("interrupted; the servers and the temporary folder were cleaned up")
         return 130
     if options.json:
-        print(json.dumps(_rounded(report), indent=2))
+        print(json.dumps(rounded(report), indent=2))
     else:
         print_table(report)
     for failure in failures:

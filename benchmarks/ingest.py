@@ -49,6 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import BUSY_WARNING, cpu_busy, interrupt, lap, log, rounded  # noqa: E402
+
 BENCH_DATABASE = "heritage_bench"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
@@ -60,12 +62,7 @@ BASELINE_BUCKET = "baseline"
 CHUNK = 1024 * 1024
 MB = 1_000_000
 TARGET_RATIO = 1.25
-BUSY_WARNING = 0.15  # CPU share busy with other work before the runs above which the figures mean little
 TASK_LINE = re.compile(r"Task (preservation\.\w+)\[[^\]]+\] succeeded in ([0-9.]+)s")
-
-
-def log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
 # --- input ------------------------------------------------------------------------------------------
@@ -125,22 +122,6 @@ def sha256_limit(paths: list[Path], parallel: int) -> dict:
             list(pool.map(lambda blob: hashlib.sha256(blob).digest(), blobs))
 
         return {"one_core_mb_per_s": rate(one_core), "parallel_mb_per_s": rate(threads)}
-
-
-def cpu_busy(seconds: float = 2.0) -> float | None:
-    """Share of all CPUs busy over ``seconds`` (Linux /proc/stat): other work on the machine skews both sides."""
-
-    def sample() -> tuple[int, int]:
-        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
-
-    try:
-        total, idle = sample()
-        time.sleep(seconds)
-        total_after, idle_after = sample()
-    except (OSError, ValueError, IndexError):
-        return None
-    return 1 - (idle_after - idle) / max(1, total_after - total)
 
 
 def _timed(run) -> float:
@@ -354,18 +335,18 @@ def baseline_photo(job: tuple[Path, Path, list[dict]]) -> dict[str, float]:
         writer.flush()
         os.fsync(writer.fileno())
     files = [(target, digest.hexdigest())]
-    times["receive"] = _lap(start)
+    times["receive"] = lap(start)
 
     start = time.perf_counter()
     identification = identify(target, source.name)
     if identification.format_key != "image":
         raise RuntimeError(f"{source.name}: identified as {identification.puid}, not as an image")
-    times["identify"] = _lap(start)
+    times["identify"] = lap(start)
 
     start = time.perf_counter()
     result = ImageProcessor().process(target, folder / "work", Limits(max_bytes=20 * 1024**3))
     files += [(derivative.path, sha256_file(derivative.path)[0]) for derivative in result.derivatives]
-    times["normalize"] = _lap(start)
+    times["normalize"] = lap(start)
 
     for store in stores:
         start = time.perf_counter()
@@ -380,13 +361,9 @@ def baseline_photo(job: tuple[Path, Path, list[dict]]) -> dict[str, float]:
                     read_back.update(chunk)
             if read_back.hexdigest() != expected:
                 raise RuntimeError(f"{store['name']}: {key} read back as {read_back.hexdigest()}, expected {expected}")
-        times[f"replicate:{store['name']}"] = _lap(start)
+        times[f"replicate:{store['name']}"] = lap(start)
     shutil.rmtree(folder)
     return times
-
-
-def _lap(start: float) -> float:
-    return time.perf_counter() - start
 
 
 def baseline_pool(parallel: int, cleanup: contextlib.ExitStack):
@@ -425,7 +402,7 @@ def run_ours(photos: list[Path], worker: Worker, parallel: int, round_number: in
     def stage(photo: Path) -> tuple[Path, str, int, float]:
         started = time.perf_counter()
         staged, sha256, size = stage_copy(photo)
-        return staged, sha256, size, _lap(started)
+        return staged, sha256, size, lap(started)
 
     log_offset = len(worker.log())
     start = time.time()
@@ -436,7 +413,7 @@ def run_ours(photos: list[Path], worker: Worker, parallel: int, round_number: in
         started = time.perf_counter()
         asset, _created = actions.receive_file(obj, path, photo.name, sha256, size, via="benchmark", enqueue=False)
         assets.append(asset)
-        receive.append(seconds + _lap(started))
+        receive.append(seconds + lap(started))
     for asset in assets:
         tasks.ingest.delay(str(asset.id))
     finished = wait_until_preserved(assets, worker, timeout=120 + 60 * len(photos))
@@ -630,16 +607,6 @@ def print_table(report: dict) -> None:
     )
 
 
-def _rounded(value):
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, dict):
-        return {key: _rounded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_rounded(item) for item in value]
-    return value
-
-
 # --- main -------------------------------------------------------------------------------------------
 
 
@@ -660,10 +627,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if min(options.photos, options.parallel, options.rounds) < 1:
         parser.error("--photos, --parallel and --rounds must be at least 1")
     return options
-
-
-def _interrupt(signum, _frame) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def run(options: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStack) -> dict:
@@ -705,7 +668,7 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C, kill and a closed terminal all end in the cleanup below (SIGINT too when the shell ignored it).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, _interrupt)
+        signal.signal(number, interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="heritage-bench-"))
     try:
         with contextlib.ExitStack() as cleanup:
@@ -717,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
         log("interrupted; the worker, servers, database and Redis db were cleaned up")
         return 130
     if options.json:
-        print(json.dumps(_rounded(report), indent=2))
+        print(json.dumps(rounded(report), indent=2))
     else:
         print_table(report)
     return 0

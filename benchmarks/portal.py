@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.ingest import BUSY_WARNING, cpu_busy  # noqa: E402
+from benchmarks.common import BUSY_WARNING, cpu_busy, interrupt, lap, log, rounded  # noqa: E402
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 BATCH = 10_000
@@ -71,14 +71,6 @@ SLOW_PROBE = 2.0  # seconds: a page this slow alone is loaded one request per wo
 OBJECT_SAMPLE = 1000  # random public objects the object-page scenario rotates over
 STORES = (("store-a", "site-a"), ("store-b", "site-b"))
 MB = 1_000_000
-
-
-def log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def _lap(start: float) -> float:
-    return time.perf_counter() - start
 
 
 # --- vocabulary of the generated catalogue ----------------------------------------------------------
@@ -644,22 +636,22 @@ def generate_catalogue(count: int, seed: int) -> dict:
     build_s = insert_s = 0.0
     with own_timestamps(HeritageObject, Asset):
         for first in range(0, count, BATCH):
-            lap = time.perf_counter()
+            mark = time.perf_counter()
             rows = maker.batch(min(BATCH, count - first))
-            build_s += _lap(lap)
-            lap = time.perf_counter()
+            build_s += lap(mark)
+            mark = time.perf_counter()
             with transaction.atomic():
                 for key in ("objects", "texts", "versions", "states", "assets", "replicas"):
                     models[key].objects.bulk_create(rows[key], batch_size=BATCH)
                     totals[key] += len(rows[key])
-            insert_s += _lap(lap)
-            log(f"  {first + len(rows['objects']):,} / {count:,} objects ({_lap(started):.0f} s)")
-    generate_s = _lap(started)
-    lap = time.perf_counter()
+            insert_s += lap(mark)
+            log(f"  {first + len(rows['objects']):,} / {count:,} objects ({lap(started):.0f} s)")
+    generate_s = lap(started)
+    mark = time.perf_counter()
     with connection.cursor() as cursor:  # autovacuum would otherwise start on the new rows during the runs
         for model in (HeritageObject, ObjectText, ObjectVersion, StoreObject, Asset, Replica, Collection, Community):
             cursor.execute(f'VACUUM ANALYZE "{model._meta.db_table}"')
-    vacuum_s = _lap(lap)
+    vacuum_s = lap(mark)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_database_size(current_database())")
         database_bytes = cursor.fetchone()[0]
@@ -861,7 +853,7 @@ class CpuMeter:
         return self
 
     def __exit__(self, *_exc) -> None:
-        wall = _lap(self.wall)
+        wall = lap(self.wall)
         own = sum(os.times()[:2]) - self.own
         server = 0.0
         for pid, before in self.server_cpu.items():
@@ -1051,7 +1043,7 @@ def probe(port: int, path: str) -> dict:
 
     started = time.perf_counter()
     status, nbytes, body = asyncio.run(once())
-    return {"path": path, "seconds": _lap(started), "status": status, "bytes": nbytes, "body": body}
+    return {"path": path, "seconds": lap(started), "status": status, "bytes": nbytes, "body": body}
 
 
 def alone(port: int, paths: list[tuple[str, str]], least: int = 5, budget: float = 20.0) -> dict:
@@ -1061,7 +1053,7 @@ def alone(port: int, paths: list[tuple[str, str]], least: int = 5, budget: float
     rotation = itertools.chain(distinct, itertools.cycle(paths))
     timings: list[tuple[str, float]] = []
     started = time.perf_counter()
-    while len(timings) < max(least, len(distinct)) and not (timings and _lap(started) > budget):
+    while len(timings) < max(least, len(distinct)) and not (timings and lap(started) > budget):
         label, path = next(rotation)
         answer = probe(port, path)
         if answer["status"] != 200:
@@ -1202,9 +1194,9 @@ def run(options: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStac
     from archive.access import visible_to
 
     visible_count = visible_to(AnonymousUser()).count()
-    lap = time.perf_counter()
+    mark = time.perf_counter()
     queries = search_queries(visible_count)
-    catalogue["pick_queries_s"] = _lap(lap)
+    catalogue["pick_queries_s"] = lap(mark)
     objects = object_paths(random.Random(options.seed + 1))
     connections.close_all()  # this process keeps no connection open during the runs
     server = Server(env, options.workers, workdir)
@@ -1350,16 +1342,6 @@ def print_table(report: dict) -> None:
         print(f"SLOW (p95 above {SLOW_P95:g} s): {', '.join(slow)}")
 
 
-def _rounded(value):
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, dict):
-        return {key: _rounded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_rounded(item) for item in value]
-    return value
-
-
 # --- main -------------------------------------------------------------------------------------------
 
 
@@ -1386,16 +1368,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return options
 
 
-def _interrupt(signum, _frame) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     # Ctrl-C, kill and a closed terminal all end in the cleanup below (SIGINT too when the shell ignored it).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, _interrupt)
+        signal.signal(number, interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="heritage-bench-portal-"))
     try:
         with contextlib.ExitStack() as cleanup:
@@ -1407,7 +1385,7 @@ def main(argv: list[str] | None = None) -> int:
         log("interrupted; gunicorn, the database and the temporary folder were cleaned up")
         return 130
     if options.json:
-        print(json.dumps(_rounded(report), indent=2, ensure_ascii=False))
+        print(json.dumps(rounded(report), indent=2, ensure_ascii=False))
     else:
         print_table(report)
     return 0
