@@ -131,3 +131,13 @@ def preserve_file(obj: HeritageObject, path: Path, tmp_path: Path) -> Asset:
     data = path.read_bytes()
     asset, _ = actions.receive_file(obj, staged, path.name, hashlib.sha256(data).hexdigest(), len(data), enqueue=False)
     return pipeline.run_in_process(asset)
+
+
+def client_for(user, **kwargs):
+    """A test client, logged in as ``user`` (anonymous for None)."""
+    from django.test import Client
+
+    client = Client(**kwargs)
+    if user is not None:
+        client.force_login(user)
+    return client

@@ -7,7 +7,7 @@ from django.test import Client
 
 from archive.access import public_coordinates, visible_to
 from archive.models import Asset
-from tests.factories import attach_file, make_object, objects_in_every_state
+from tests.factories import attach_file, client_for, make_object, objects_in_every_state
 
 # Which objects each persona may see (DESIGN §6).
 EXPECTED = {
@@ -18,13 +18,6 @@ EXPECTED = {
     "staff": {"public", "embargo_over", "community", "restricted", "draft", "embargoed"},
 }
 PERSONAS = list(EXPECTED)
-
-
-def client_for(user) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.fixture

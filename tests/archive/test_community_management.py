@@ -3,17 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from archive.models import Collection, Membership, Role
-from tests.factories import make_object, make_user
-
-
-def client_for(user) -> Client:
-    client = Client()
-    if user:
-        client.force_login(user)
-    return client
+from tests.factories import client_for, make_object, make_user
 
 
 def url(personas, suffix: str = "") -> str:

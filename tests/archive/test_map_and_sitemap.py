@@ -20,7 +20,7 @@ from archive import actions
 from archive.access import visible_to
 from archive.models import AccessLevel, Asset, Collection, HeritageObject
 from archive.portal import urls as portal_urls
-from tests.factories import attach_file, make_object, objects_in_every_state
+from tests.factories import attach_file, client_for, make_object, objects_in_every_state
 
 # Which of the located objects each persona finds on the map (DESIGN §6, as in test_access.py). "deleted"
 # was public before its deletion and is on nobody's map (its tombstone stays on the curators' pages);
@@ -37,13 +37,6 @@ NEVER_PUBLIC = ("community", "restricted", "draft", "embargoed", "deleted", "hil
 
 # A sensitive site: anyone who may not curate it gets (12.3, 45.7) only.
 SHRINE = {"latitude": 12.3456789, "longitude": 45.6789123, "sensitive_location": True}
-
-
-def client_for(user) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def as_user(user):

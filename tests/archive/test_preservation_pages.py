@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from archive.models import Asset
 from preservation.models import PreservationEvent
-from tests.factories import make_object, preserve_file
+from tests.factories import client_for, make_object, preserve_file
 from tests.preservation import imagegen
 
 
@@ -16,13 +15,6 @@ def preserved(personas, tmp_path):
     obj = make_object(personas.collection, "Painted beam", threat_level=4)
     preserve_file(obj, imagegen.make_jpeg(tmp_path / "beam.jpg", size=(80, 60)), tmp_path)
     return obj
-
-
-def client_for(user) -> Client:
-    client = Client()
-    if user:
-        client.force_login(user)
-    return client
 
 
 def test_the_object_pages_show_the_policy_and_whether_it_is_met(preserved, personas):

@@ -6,14 +6,7 @@ import pytest
 from django.test import Client
 
 from archive.models import Asset, Community
-from tests.factories import attach_file, make_object, objects_in_every_state
-
-
-def client_for(user) -> Client:
-    client = Client()
-    if user:
-        client.force_login(user)
-    return client
+from tests.factories import attach_file, client_for, make_object, objects_in_every_state
 
 
 @pytest.fixture

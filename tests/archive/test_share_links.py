@@ -16,16 +16,9 @@ from django.utils import timezone
 
 from archive import sharing
 from archive.models import AccessLevel, Asset, ShareLink, ShareLinkUse
-from tests.factories import attach_file, make_object
+from tests.factories import attach_file, client_for, make_object
 
 TOKEN_RE = re.compile(r"/s/([A-Za-z0-9_-]{20,})/")
-
-
-def client_for(user, **kwargs) -> Client:
-    client = Client(**kwargs)
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.fixture
