@@ -143,10 +143,9 @@ def objects_to_audit(store: str | None = None, identifier: str | None = None):
         objects = objects.filter(identifier=identifier)
     if store:
         # Objects the store holds, or may hold (a store to re-link after a rebuild holds no rows yet).
-        from preservation.policy import store_allows
+        from preservation.policy import allowed_in
 
-        rows = objects.values_list("pk", "access_level", "collection__community__allowed_stores")
-        allowed = [pk for pk, level, chosen in rows if store_allows(store, level, list(chosen or []))]
+        allowed = allowed_in(store, objects)
         held = Replica.objects.filter(store__name=store).values("asset__object_id")
         objects = objects.filter(Q(pk__in=allowed) | Q(pk__in=held))
     return objects

@@ -9,7 +9,7 @@ from django.db.models import Count, Max, Q, Sum
 
 from archive.models import HeritageObject
 from preservation.models import Replica, StoreObject
-from preservation.policy import store_allows
+from preservation.policy import allowed_in
 from preservation.replication import ensure_store_rows
 from preservation.stores.base import StoreError
 from preservation.stores.registry import get_store, store_config
@@ -50,12 +50,9 @@ class StoreHealth:
 
 def _expected_heads(name: str) -> dict[int, int]:
     """Objects this store should hold, with their latest version number."""
-    rows = (
-        HeritageObject.objects.annotate(head=Max("versions__number"))
-        .filter(head__isnull=False)
-        .values_list("pk", "access_level", "collection__community__allowed_stores", "head")
-    )
-    return {pk: head for pk, level, chosen, head in rows if store_allows(name, level, list(chosen or []))}
+    packaged = HeritageObject.objects.annotate(head=Max("versions__number")).filter(head__isnull=False)
+    allowed = set(allowed_in(name, packaged))
+    return {pk: head for pk, head in packaged.values_list("pk", "head") if pk in allowed}
 
 
 def store_health(ping: bool = True) -> list[StoreHealth]:

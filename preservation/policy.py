@@ -75,6 +75,12 @@ def store_allows(store_name: str, access_level: str, community_stores: list[str]
     return True
 
 
+def allowed_in(store_name: str, objects) -> list[int]:
+    """Primary keys of ``objects`` (a queryset) that this store may hold, checked in one query."""
+    rows = objects.values_list("pk", "access_level", "collection__community__allowed_stores")
+    return [pk for pk, level, chosen in rows if store_allows(store_name, level, list(chosen or []))]
+
+
 def allowed_store_names(obj: HeritageObject) -> list[str]:
     """The stores this object may be written to, in settings order."""
     community_stores = list(obj.collection.community.allowed_stores or [])
