@@ -8,4 +8,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("heritage_archive")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["preservation"])
+app.autodiscover_tasks(["preservation", "archive"])

@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
     "archive",
     "preservation",
 ]
@@ -154,6 +157,7 @@ CELERY_TASK_ROUTES = {
     "preservation.replicate": {"queue": "replication"},
     "preservation.sweep": {"queue": "ingest"},
     "preservation.audit": {"queue": "replication"},
+    "archive.record_due_embargoes": {"queue": "ingest"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
@@ -165,6 +169,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "preservation.audit",
         "schedule": float(env("ARCHIVE_AUDIT_INTERVAL", str(6 * 3600))),
     },
+    "public-change-log-embargoes": {"task": "archive.record_due_embargoes", "schedule": 3600.0},
 }
 
 # --- Preservation -----------------------------------------------------------------------------

@@ -12,5 +12,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("uploads/", include("archive.uploads.urls")),
     path("curate/", include("archive.curation.urls")),
+    path("iiif/", include("archive.interop.iiif.urls")),
+    path("api/", include("archive.interop.api.urls")),
+    path("", include("archive.interop.oai.urls")),  # /oai and the change feed
     path("", include("archive.portal.urls")),
 ]

@@ -1,3 +1,4 @@
+from .change import PublicChange
 from .collection import Collection
 from .community import Community, Membership
 from .heritage_object import Asset, HeritageObject, ObjectText, ObjectVersion
@@ -15,6 +16,7 @@ __all__ = [
     "Membership",
     "ObjectText",
     "ObjectVersion",
+    "PublicChange",
     "Role",
     "ShareLink",
     "ShareLinkUse",

@@ -1,0 +1,13 @@
+"""Catalogue-side periodic work (thin wrappers; the logic lives in plain functions)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from archive import changes
+
+
+@shared_task(name="archive.record_due_embargoes")
+def record_due_embargoes() -> int:
+    """Objects whose embargo has ended appear in OAI-PMH and the change feed as created."""
+    return changes.record_due_embargoes()
