@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import copy
-import io
-import os
 import xml.etree.ElementTree as ET
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from preservation.packaging import dublin_core
 from preservation.packaging.dublin_core import DC_NS, OAI_DC_NS, dc_element, dc_fields, dc_xml
+from tests import xsd
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XSI_SCHEMA_LOCATION = "{http://www.w3.org/2001/XMLSchema-instance}schemaLocation"
@@ -270,23 +267,6 @@ def test_text_xml_cannot_carry_is_replaced():
 
 
 def test_document_validates_against_the_oai_dc_schema():
-    folder = os.environ.get("HERITAGE_XSD_DIR")
-    if not folder:
-        pytest.skip(
-            "oai_dc.xsd and simpledc20021212.xsd ship in no installable wheel and tests never fetch from the "
-            "network: set HERITAGE_XSD_DIR to a folder holding them (and pip install xmlschema) to run this"
-        )
-    xmlschema = pytest.importorskip("xmlschema", reason="xmlschema is needed for XSD validation")
-    schemas = Path(folder)
-    if not (schemas / "oai_dc.xsd").exists() or not (schemas / "simpledc20021212.xsd").exists():
-        pytest.skip(f"oai_dc.xsd or simpledc20021212.xsd missing in {schemas}")
-
-    def local_copy(url: str) -> str:
-        # Imports name their schemas by URL; use the copy in the folder with the same file name.
-        name = Path(urlsplit(url).path).name
-        return (schemas / name).as_uri() if (schemas / name).exists() else url
-
-    schema = xmlschema.XMLSchema(str(schemas / "oai_dc.xsd"), allow="local", uri_mapper=local_copy)
     for rec in (RECORD, record(texts=[], keywords=[], files=[])):
         for generalize in (True, False):
-            schema.validate(io.BytesIO(dc_xml(rec, generalize_location=generalize)))
+            xsd.validate(dc_xml(rec, generalize_location=generalize), "oai_dc.xsd")
