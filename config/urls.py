@@ -14,6 +14,7 @@ urlpatterns = [
     path("curate/", include("archive.curation.urls")),
     path("iiif/", include("archive.interop.iiif.urls")),
     path("api/", include("archive.interop.api.urls")),
+    path("activity/", include("archive.interop.feed")),  # Activity Streams change feed (IIIF Change Discovery)
     path("", include("archive.interop.oai.urls")),  # /oai and the change feed
     path("", include("archive.portal.urls")),
 ]
