@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import browse, share_views, sitemaps, views
 from .map import map_geojson, map_page
+from .open_data import open_data
 
 app_name = "portal"
 urlpatterns = [
@@ -18,4 +19,5 @@ urlpatterns = [
     path("sitemap.xml", sitemaps.sitemap, name="sitemap"),
     path("sitemap-<slug:section>.xml", sitemaps.sitemap_section, name="sitemap-section"),
     path("robots.txt", sitemaps.robots_txt, name="robots"),
+    path("open-data/", open_data, name="open-data"),
 ]
