@@ -120,6 +120,7 @@ class PreservationEvent(models.Model):
         METADATA_MODIFICATION = "metadata modification", _("Metadata modification")
         ACCESSION = "accession", _("Accession")
         PUBLICATION = "publication", _("Publication")
+        DISSEMINATION = "dissemination", _("Dissemination")
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", _("Success")

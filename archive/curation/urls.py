@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import batch_views, community_views, csv_views, sharing_views, views
+from . import batch_views, community_views, csv_views, package_views, sharing_views, views
 
 app_name = "curation"
 urlpatterns = [
@@ -14,6 +14,9 @@ urlpatterns = [
     path("o/<str:identifier>/unpublish/", views.object_unpublish, name="object-unpublish"),
     path("o/<str:identifier>/status.json", views.object_status, name="object-status"),
     path("o/<str:identifier>/delete/", views.object_delete, name="object-delete"),
+    path("o/<str:identifier>/mets.xml", package_views.object_mets, name="object-mets"),
+    path("o/<str:identifier>/premis.xml", package_views.object_premis, name="object-premis"),
+    path("o/<str:identifier>/bag.zip", package_views.object_bag, name="object-bag"),
     path("o/<str:identifier>/files/<uuid:asset_id>/delete/", views.asset_delete, name="asset-delete"),
     path("stores/", views.stores, name="stores"),
     path("collections/<slug:slug>/upload/", batch_views.collection_upload, name="collection-upload"),

@@ -96,6 +96,7 @@ LOC_EVENT_TYPES = {
     "deletion": "del",
     "metadata modification": "mem",
     "accession": "acc",
+    "dissemination": "dis",
 }
 AGENT_ROLE_AUTHORITY_URI = f"{LOC_PRESERVATION}/eventRelatedAgentRole"
 AGENT_TYPE_AUTHORITY_URI = f"{LOC_PRESERVATION}/agentType"
