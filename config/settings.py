@@ -257,6 +257,70 @@ def _default_stores() -> list[dict]:
 # ARCHIVE_STORES_FILE names a file holding the same JSON (keeps S3 secrets out of the environment).
 ARCHIVE_STORES = json.loads(env("ARCHIVE_STORES")) if env("ARCHIVE_STORES") else _default_stores()
 
+# --- REST API (archive/interop/api/) ---------------------------------------------------------- begin API block
+# Pages of objects, files and events: this many rows unless the client asks (?page_size=) for up to the maximum.
+ARCHIVE_API_PAGE_SIZE = env_int("ARCHIVE_API_PAGE_SIZE", 50)
+ARCHIVE_API_MAX_PAGE_SIZE = env_int("ARCHIVE_API_MAX_PAGE_SIZE", 200)
+# Rate limits ("number/period", period s, min, hour or day; empty: unlimited) per address for anonymous callers,
+# per user for token or session users, and per user again for writes (create, change, upload, publish).
+ARCHIVE_API_ANON_RATE = env("ARCHIVE_API_ANON_RATE", "120/min") or None
+ARCHIVE_API_USER_RATE = env("ARCHIVE_API_USER_RATE", "1200/min") or None
+ARCHIVE_API_WRITE_RATE = env("ARCHIVE_API_WRITE_RATE", "300/min") or None
+# The Django cache alias holding the rate-limit counters (use a shared cache when running several web processes).
+ARCHIVE_API_THROTTLE_CACHE = env("ARCHIVE_API_THROTTLE_CACHE", "default")
+# Proxies in front of the web server that append to X-Forwarded-For (empty: use REMOTE_ADDR as is).
+ARCHIVE_API_NUM_PROXIES = env_int("ARCHIVE_API_NUM_PROXIES", 0) if env("ARCHIVE_API_NUM_PROXIES") else None
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the browsable API; enforces CSRF on writes
+    ],
+    # Who sees which object is archive.access's answer, applied by every queryset of the API.
+    "DEFAULT_PERMISSION_CLASSES": ["archive.interop.api.permissions.ReadOrCuratorWrites"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "archive.interop.api.pagination.ArchivePagination",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "archive.interop.api.throttling.AnonymousRate",
+        "archive.interop.api.throttling.UserRate",
+        "archive.interop.api.throttling.WriteRate",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_anon": ARCHIVE_API_ANON_RATE,
+        "api_user": ARCHIVE_API_USER_RATE,
+        "api_write": ARCHIVE_API_WRITE_RATE,
+    },
+    "NUM_PROXIES": ARCHIVE_API_NUM_PROXIES,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Heritage Archive API",
+    "DESCRIPTION": (
+        "Read the catalogue of the Heritage Archive (objects, their files, communities and collections) as any "
+        "visitor, member or curator may see it, and, as a curator with a token, create objects, upload files and "
+        "publish. Send `Authorization: Token <key>`; tokens come from `manage.py api_token <username>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ObjectStatusEnum": "archive.models.vocabularies.Status",
+        "AccessLevelEnum": "archive.models.vocabularies.AccessLevel",
+        "AssetRoleEnum": "archive.models.heritage_object.Asset.Role",
+        "AssetStatusEnum": "archive.models.heritage_object.Asset.State",
+        "ReplicaStateEnum": "preservation.models.Replica.State",
+        "ProcessingStateEnum": "preservation.models.ProcessingJob.State",
+        "EventTypeEnum": "preservation.models.PreservationEvent.Type",
+        "EventOutcomeEnum": "preservation.models.PreservationEvent.Outcome",
+    },
+}
+# ------------------------------------------------------------------------------------------------ end API block
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
