@@ -158,6 +158,7 @@ CELERY_TASK_ROUTES = {
     "preservation.sweep": {"queue": "ingest"},
     "preservation.audit": {"queue": "replication"},
     "archive.record_due_embargoes": {"queue": "ingest"},
+    "archive.prune_iiif_cache": {"queue": "ingest"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
@@ -170,6 +171,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env("ARCHIVE_AUDIT_INTERVAL", str(6 * 3600))),
     },
     "public-change-log-embargoes": {"task": "archive.record_due_embargoes", "schedule": 3600.0},
+    "prune-iiif-cache": {"task": "archive.prune_iiif_cache", "schedule": 3600.0},
 }
 
 # --- Preservation -----------------------------------------------------------------------------
@@ -320,6 +322,32 @@ SPECTACULAR_SETTINGS = {
     },
 }
 # ------------------------------------------------------------------------------------------------ end API block
+
+# --- Shared cache -------------------------------------------------------------------------------------
+# API rate limits and anonymous page counts live in Django's cache: per process by default (embedded); set
+# ARCHIVE_CACHE_URL (e.g. redis://host:6379/2) so every web process shares one count.
+if env("ARCHIVE_CACHE_URL"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("ARCHIVE_CACHE_URL")}
+    }
+
+# --- Interoperability (archive/interop/, preservation/packaging/) ----------------------------------------
+# The archive's name as harvesters, bags and METS documents give it (OAI-PMH repositoryName, EDM provider,
+# bag Source-Organization, METS agent).
+ARCHIVE_NAME = env("ARCHIVE_NAME", "Heritage Archive")
+ARCHIVE_OAI_REPOSITORY_NAME = env("ARCHIVE_OAI_REPOSITORY_NAME", ARCHIVE_NAME)
+ARCHIVE_OAI_PROVIDER = env("ARCHIVE_OAI_PROVIDER", ARCHIVE_NAME)
+# oai:<namespace>:<identifier>; empty: the host of ARCHIVE_SITE_URL. Never change it once harvested.
+ARCHIVE_OAI_NAMESPACE = env("ARCHIVE_OAI_NAMESPACE")
+ARCHIVE_OAI_ADMIN_EMAILS = [e.strip() for e in env("ARCHIVE_OAI_ADMIN_EMAILS").split(",") if e.strip()]
+ARCHIVE_OAI_PAGE_SIZE = env_int("ARCHIVE_OAI_PAGE_SIZE", 100)
+ARCHIVE_OAI_TOKEN_SECONDS = env_int("ARCHIVE_OAI_TOKEN_SECONDS", 86400)
+ARCHIVE_FEED_PAGE_SIZE = env_int("ARCHIVE_FEED_PAGE_SIZE", 100)
+# Rendered IIIF images: browser cache lifetime of public ones, and the disk cache's size (pruned hourly).
+ARCHIVE_IIIF_CACHE_SECONDS = env_int("ARCHIVE_IIIF_CACHE_SECONDS", 3600)
+ARCHIVE_IIIF_CACHE_MAX_BYTES = env_int("ARCHIVE_IIIF_CACHE_MAX_BYTES", 5 * 1024**3)
+# BagIt imports with more payload files than this are refused before anything is extracted.
+ARCHIVE_BAG_MAX_FILES = env_int("ARCHIVE_BAG_MAX_FILES", 10_000)
 
 LOGGING = {
     "version": 1,

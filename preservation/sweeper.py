@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from archive.models import Asset, HeritageObject, Upload
 from preservation.models import StoreObject
-from preservation.staging import upload_part_path
+from preservation.staging import staging_root, upload_part_path
 
 BATCH = 500  # objects re-queued per store per sweep; the next sweep takes the next batch
 
@@ -77,4 +77,22 @@ def sweep(now=None) -> dict:
         upload_part_path(upload.id).unlink(missing_ok=True)
         upload.delete()
         counts["expired_uploads"] += 1
+    counts["abandoned_api_uploads"] = remove_abandoned_api_uploads(now)
     return counts
+
+
+def remove_abandoned_api_uploads(now=None) -> int:
+    """Partial files of REST API uploads whose web process died mid-request (``uploads/api-*.part``): a
+    finished upload is renamed away at once, so one untouched for a day is garbage."""
+
+    now = now or timezone.now()
+    cutoff = (now - timedelta(days=1)).timestamp()
+    removed = 0
+    for path in (staging_root() / "uploads").glob("api-*.part"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

@@ -524,3 +524,21 @@ def test_collections_list_only_the_manifests_the_caller_may_see(world, persona):
     # The hilltop song is community material of the outsider's own community.
     assert slugs == {"riverside-photos"} | ({"hilltop-songs"} if persona in ("outsider", "staff") else set())
     assert client.get("/iiif/collection/no-such-collection").status_code == 404
+
+
+def test_the_cache_is_pruned_oldest_first_down_to_its_limit(settings, tmp_path):
+    import os
+
+    from archive.interop.iiif import cache
+
+    digest = "a" * 64
+    for n, name in enumerate(["full/max/0/default.jpg", "full/100,/0/default.jpg", "full/50,/0/default.jpg"]):
+        path = cache.write(digest, name, b"x" * 100)
+        os.utime(path, (1_000_000 + n, 1_000_000 + n))
+    leftover = cache.path_for(digest, "full/max/0/default.jpg").parent / ".tmp-killed.part"
+    leftover.write_bytes(b"half")
+    os.utime(leftover, (1, 1))
+    removed, freed = cache.prune(max_bytes=150)
+    assert (removed, freed) == (3, 204)
+    assert cache.read(digest, "full/50,/0/default.jpg") == b"x" * 100
+    assert cache.read(digest, "full/max/0/default.jpg") is None

@@ -52,3 +52,19 @@ def test_too_few_stores_for_an_access_level_is_reported_at_start_up(settings):
     messages = check_stores()
     assert [m.id for m in messages] == ["preservation.W001", "preservation.W001"]
     assert "'restricted'" in messages[-1].msg
+
+
+def test_a_partial_api_upload_left_by_a_dead_web_process_is_removed_after_a_day(db):
+    import os
+
+    from preservation.staging import staging_root
+
+    folder = staging_root() / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    old, fresh = folder / "api-old.part", folder / "api-fresh.part"
+    old.write_bytes(b"half a photo")
+    fresh.write_bytes(b"arriving now")
+    two_days_ago = (timezone.now() - timedelta(days=2)).timestamp()
+    os.utime(old, (two_days_ago, two_days_ago))
+    assert sweeper.sweep()["abandoned_api_uploads"] == 1
+    assert not old.exists() and fresh.exists()

@@ -57,3 +57,33 @@ def write(sha256: str, canonical: str, data: bytes) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return target
+
+
+def prune(max_bytes: int, stale_seconds: float = 3600) -> tuple[int, int]:
+    """Keep the cache under ``max_bytes``: remove the oldest entries first (and temporary files left by a
+    killed render). Returns (files removed, bytes freed). Run hourly by Celery beat (archive.tasks)."""
+    import time
+
+    entries, total, removed, freed = [], 0, 0, 0
+    now = time.time()
+    for path in root().rglob("*") if root().exists() else ():
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue
+        if not path.is_file():
+            continue
+        if path.name.startswith(".tmp-"):
+            if now - info.st_mtime > stale_seconds:
+                path.unlink(missing_ok=True)
+                removed, freed = removed + 1, freed + info.st_size
+            continue
+        entries.append((info.st_mtime, info.st_size, path))
+        total += info.st_size
+    for _mtime, size, path in sorted(entries):
+        if total <= max_bytes:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
+        removed, freed = removed + 1, freed + size
+    return removed, freed
