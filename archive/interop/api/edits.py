@@ -13,31 +13,14 @@ from rest_framework import serializers
 
 from archive import actions
 from archive.access import curated_collections
-from archive.curation.forms import LANGUAGE_CODE_RE
+from archive.curation.forms import LANGUAGE_CODE_RE, ObjectForm
 from archive.models import Collection, HeritageObject, ObjectText
 from archive.models.vocabularies import RIGHTS_STATEMENTS, LocalContextsLabel
 from preservation import events
 
-DESCRIPTIVE_FIELDS = [
-    "object_type",
-    "culture",
-    "period_label",
-    "year_start",
-    "year_end",
-    "place_name",
-    "latitude",
-    "longitude",
-    "sensitive_location",
-    "threat_type",
-    "threat_level",
-    "rights_statement",
-    "licence",
-    "access_level",
-    "embargo_until",
-    "keywords",
-    "labels",
-    "provenance",
-]
+# The curator form's fields (one list for both doors), less the collection (set on creation only) and the
+# staff-only home-page flag; keywords come as a list here, as a comma-separated text in the form.
+DESCRIPTIVE_FIELDS = [f for f in ObjectForm.Meta.fields if f not in ("collection", "featured")] + ["keywords"]
 
 
 class TextInput(serializers.Serializer):

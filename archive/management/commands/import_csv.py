@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from archive.curation import csv_io
+from preservation.management.progress import bar_callback
 
 
 class Command(BaseCommand):
@@ -38,12 +39,7 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"{file} is not a file.")
         with tqdm(unit="row", desc="import", disable=verbosity == 0) as bar:
-
-            def progress(done: int, total: int) -> None:
-                if bar.total != total:
-                    bar.total = total
-                    bar.refresh()
-                bar.update(done - bar.n)
+            progress = bar_callback(bar)
 
             with open(file, "rb") as handle:
                 report = csv_io.import_csv(

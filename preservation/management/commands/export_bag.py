@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from archive.identifiers import normalize_identifier
 from archive.models import HeritageObject
+from preservation.management.progress import bar_callback
 from preservation.packaging import bags
 
 
@@ -34,12 +35,7 @@ class Command(BaseCommand):
         if obj is None:
             raise CommandError(f"No object {identifier!r}.")
         with tqdm(unit="file", desc="export", disable=verbosity == 0) as bar:
-
-            def progress(done: int, total: int) -> None:
-                if bar.total != total:
-                    bar.total = total
-                    bar.refresh()
-                bar.update(done - bar.n)
+            progress = bar_callback(bar)
 
             try:
                 if zip:

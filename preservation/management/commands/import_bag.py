@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from archive.access import curated_collections
 from archive.models import Collection
+from preservation.management.progress import bar_callback
 from preservation.packaging import bags
 
 
@@ -48,12 +49,7 @@ class Command(BaseCommand):
             if not curated_collections(account).filter(pk=target.pk).exists():
                 raise CommandError(f"{user} does not curate the collection {collection!r}.")
         with tqdm(unit="file", desc="import", disable=verbosity == 0) as bar:
-
-            def progress(done: int, total: int) -> None:
-                if bar.total != total:
-                    bar.total = total
-                    bar.refresh()
-                bar.update(done - bar.n)
+            progress = bar_callback(bar)
 
             try:
                 obj = bags.import_bag(path, target, account, in_process=not workers, progress=progress)
