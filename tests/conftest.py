@@ -7,7 +7,7 @@ import pytest
 
 from tests.factories import Personas, make_personas
 
-pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.services"]
+pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.services", "tests.fixtures.private_services"]
 
 
 @pytest.fixture(autouse=True)
