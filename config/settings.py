@@ -50,7 +50,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "archive.unavailable.DatabaseUnavailableMiddleware",  # outermost: a database outage answers 503, not a traceback
     "django.middleware.security.SecurityMiddleware",
+    "archive.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -356,3 +358,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# --- Web security (deployment checklist, headers, cookies, login limits) ------------------ begin security block
+# ------------------------------------------------------------------------------------------- end security block
