@@ -29,7 +29,9 @@ def env_int(name: str, default: int) -> int:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = env("DJANGO_SECRET_KEY", "embedded-default-not-secret-change-me-in-production-0123456789")
+# The embedded development key: production (DJANGO_DEBUG=0) refuses it (see the security block at the end).
+DEVELOPMENT_SECRET_KEY = "embedded-default-not-secret-change-me-in-production-0123456789"
+SECRET_KEY = env("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = [h for h in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 SITE_URL = env("ARCHIVE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -144,6 +146,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 elif CELERY_BROKER_URL.startswith("redis"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+    # Every broker key starts with this (kombu's global_keyprefix): several deployments, or test sessions,
+    # can share one Redis database without taking each other's tasks.
+    if env("ARCHIVE_BROKER_KEY_PREFIX"):
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env("ARCHIVE_BROKER_KEY_PREFIX")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -360,4 +366,56 @@ LOGGING = {
 }
 
 # --- Web security (deployment checklist, headers, cookies, login limits) ------------------ begin security block
+# `DJANGO_DEBUG=0 python manage.py check --deploy` lists what a deployment still lacks (README "Security").
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG=0 (production) with the embedded development SECRET_KEY, which anyone can read in the "
+        "source: set DJANGO_SECRET_KEY, or DJANGO_SECRET_KEY_FILE naming a file that holds it (generate one with "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
+# Earlier keys still accepted for existing sessions and signed links while a new key rolls out (comma-separated).
+SECRET_KEY_FALLBACKS = [k.strip() for k in env("DJANGO_SECRET_KEY_FALLBACKS").split(",") if k.strip()]
+
+# HTTPS: on by default in production. DJANGO_HTTPS=0 only for a site reached over plain HTTP (a first look with
+# docker compose, a production-like test server on loopback); `check --deploy` then says what that gives up.
+ARCHIVE_HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", ARCHIVE_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers and orchestrators probe over plain HTTP
+# Behind a proxy that terminates TLS: the header it sets to "https" (e.g. X-Forwarded-Proto). The proxy must
+# always set or overwrite it, or a client could claim HTTPS itself.
+_proxy_ssl_header = env("DJANGO_SECURE_PROXY_SSL_HEADER").strip()
+_proxy_ssl_header = _proxy_ssl_header.upper().replace("-", "_").removeprefix("HTTP_")
+SECURE_PROXY_SSL_HEADER = (f"HTTP_{_proxy_ssl_header}", "https") if _proxy_ssl_header else None
+# Strict-Transport-Security (sent on HTTPS responses only): one year; preload only once the host is ready for
+# the browsers' preload list (https://hstspreload.org), as it is hard to undo.
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 3600 if ARCHIVE_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+
+# Cookies: never sent over plain HTTP in production, never readable by scripts (upload.js takes the CSRF token
+# from the page), not sent with cross-site subrequests or POSTs.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = ARCHIVE_HTTPS
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = LANGUAGE_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+# Headers. Django's SecurityMiddleware sends these four; archive/security.py adds Content-Security-Policy and
+# Permissions-Policy. The referrer policy sends only our origin to other sites: share links (/s/<token>/) are
+# credentials and never leave in a Referer, while tile servers still learn which site asks.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = env("DJANGO_SECURE_REFERRER_POLICY", "strict-origin-when-cross-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Where browsers report Content-Security-Policy violations (a URL; empty: not reported).
+ARCHIVE_CSP_REPORT_URI = env("ARCHIVE_CSP_REPORT_URI")
+
+# Log-in limits (archive/login_limits.py) on /accounts/login/ and the admin's log-in: after this many failed
+# attempts within the window, an account, or a client address (IPv6: its /64), is refused (429) until the window
+# that began with the first failure ends. 0 turns a limit off. Counted in the cache ARCHIVE_LOGIN_CACHE (a shared
+# one, ARCHIVE_CACHE_URL, when several web processes run); client addresses as ARCHIVE_API_NUM_PROXIES says.
+ARCHIVE_LOGIN_MAX_FAILURES = env_int("ARCHIVE_LOGIN_MAX_FAILURES", 5)
+ARCHIVE_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("ARCHIVE_LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
+ARCHIVE_LOGIN_WINDOW_SECONDS = env_int("ARCHIVE_LOGIN_WINDOW_SECONDS", 15 * 60)
+ARCHIVE_LOGIN_CACHE = env("ARCHIVE_LOGIN_CACHE", "default")
 # ------------------------------------------------------------------------------------------- end security block

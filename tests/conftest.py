@@ -45,6 +45,20 @@ def archive_folders(request, tmp_path, settings):
     registry.reset()
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """PostgreSQL test databases named per session (test_heritage_<pid>): two runs on one server (CI and a
+    developer, parallel engineers) never drop each other's database mid-run."""
+    import os
+
+    from django.conf import settings
+
+    for database in settings.DATABASES.values():
+        if "postgresql" in database["ENGINE"]:
+            test = database.setdefault("TEST", {})
+            test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{os.getpid()}"
+
+
 @pytest.fixture
 def personas(db) -> Personas:
     return make_personas()
