@@ -35,6 +35,7 @@ import filecmp
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -96,6 +97,7 @@ def setup_django(workdir: Path, stores: list[dict]) -> None:
     env = {
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DJANGO_DEBUG": "0",  # as in production: DEBUG keeps every SQL query in memory
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),  # production refuses the development key
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
         "CELERY_BROKER_URL": "filesystem://",  # nothing is enqueued; the folder is under media/
         "ARCHIVE_MEDIA_ROOT": str(media),

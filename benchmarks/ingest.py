@@ -33,6 +33,7 @@ import json
 import multiprocessing
 import os
 import re
+import secrets
 import shutil
 import signal
 import statistics
@@ -202,6 +203,7 @@ def service_env(workdir: Path, database_url: str, redis_url: str, servers: list)
     return {
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DJANGO_DEBUG": "0",  # as in production: DEBUG keeps every SQL query in memory
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),  # production refuses the development key
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": redis_url,
         "ARCHIVE_MEDIA_ROOT": str(media),

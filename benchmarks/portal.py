@@ -42,6 +42,7 @@ import math
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -348,6 +349,8 @@ def server_env(workdir: Path, database_url: str) -> dict[str, str]:
     return {
         "DJANGO_SETTINGS_MODULE": write_settings(workdir),
         "DJANGO_DEBUG": "0",  # as in production: DEBUG keeps every SQL query in memory and serves no static file
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),  # production refuses the development key
+        "DJANGO_HTTPS": "0",  # plain HTTP on loopback
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": "memory://",  # nothing is enqueued by the pages measured here
         "ARCHIVE_MEDIA_ROOT": str(media),

@@ -26,6 +26,9 @@
 
   function enhance(box) {
     var figure = box.closest("figure");
+    // The image's shape, so the viewer's box has it before the first tile arrives (set here, not in a style
+    // attribute: the Content-Security-Policy allows no inline style).
+    if (box.dataset.ratio) { box.style.setProperty("--deepzoom-ratio", box.dataset.ratio); }
     var fallback = figure.querySelector(".deepzoom-fallback");
     var controls = figure.querySelector("figcaption");
     var status = figure.querySelector(".deepzoom-status");

@@ -15,8 +15,9 @@
   var totals = {};
 
   function csrfToken() {
-    var match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
+    /* From a form on the page (base.html's language form has one): the CSRF cookie is HttpOnly. */
+    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
   }
 
   function formatBytes(n) {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import socket
 import subprocess
 import sys
@@ -56,6 +57,8 @@ def test_a_2_gb_upload_streams_with_bounded_server_memory(transactional_db, pers
         settings,
         CELERY_BROKER_URL=UNCONSUMED_BROKER,
         DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),  # production refuses the development key
+        DJANGO_HTTPS="0",  # plain HTTP to gunicorn on loopback
         ARCHIVE_MAX_UPLOAD_BYTES=str(4 * 1024**3),
     )
     server = subprocess.Popen(
