@@ -14,11 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.conf import settings
-
 from archive import actions
 from archive.models import Asset, Collection, HeritageObject
-from preservation.staging import free_bytes, staging_root
+from preservation.staging import StagingFull, check_staging_space, disk_full, free_bytes, staging_root
 
 CHUNK = 1024 * 1024
 
@@ -64,22 +62,36 @@ def discover(paths: list[Path]) -> Iterator[SourceObject]:
 
 
 def stage_copy(source: Path) -> tuple[Path, str, int]:
-    """Copy a file into staging, hashing it in the same pass. Refuses when the disk would fill."""
+    """Copy a file into staging, hashing it in the same pass.
+
+    Raises StagingFull (and leaves no partial copy) when the file would eat into the staging reserve, or
+    when the disk fills while it is copied; any other error removes the partial copy too."""
     size = source.stat().st_size
     root = staging_root() / "uploads"
-    if size + settings.ARCHIVE_STAGING_RESERVE_BYTES > free_bytes(root):
-        raise OSError(f"not enough free space in staging to copy {source.name} ({size} bytes)")
+    check_staging_space(size, root, name=str(source))
+    root.mkdir(parents=True, exist_ok=True)
     target = root / f"batch-{uuid.uuid4()}.part"
     digest = hashlib.sha256()
     copied = 0
-    with open(source, "rb") as reader, open(target, "wb") as writer:
-        while chunk := reader.read(CHUNK):
-            digest.update(chunk)
-            writer.write(chunk)
-            copied += len(chunk)
-        writer.flush()
-        os.fsync(writer.fileno())
+    try:
+        with open(source, "rb") as reader, open(target, "wb") as writer:
+            while chunk := reader.read(CHUNK):
+                digest.update(chunk)
+                writer.write(chunk)
+                copied += len(chunk)
+            writer.flush()
+            os.fsync(writer.fileno())
+    except OSError as error:
+        target.unlink(missing_ok=True)
+        if disk_full(error):
+            raise StagingFull(size, free_bytes(root), name=str(source)) from error
+        raise
     return target, digest.hexdigest(), copied
+
+
+def check_space_for(source: SourceObject) -> None:
+    """Raise StagingFull before an object is created when its files cannot all be staged."""
+    check_staging_space(sum(path.stat().st_size for path in source.files), name=source.reference)
 
 
 def object_for(source: SourceObject, collection: Collection, access: str, user=None) -> tuple[HeritageObject, bool]:
@@ -106,22 +118,33 @@ def ingest_source(
     in_process: bool = True,
     on_file: Callable[[Path], None] | None = None,
 ) -> None:
-    """Stage and receive every file of one source object; run the pipeline here or enqueue it."""
+    """Stage and receive every file of one source object; run the pipeline here or enqueue it.
+
+    Raises StagingFull when the staging disk has no room for the next file; the files received before it
+    are processed (or enqueued) first, so nothing is left waiting."""
+    received = []
+    try:
+        for path in source.files:  # receive every file first: an OBJ finds its MTL and textures beside it
+            staged, sha256, size = stage_copy(path)
+            asset, created = actions.receive_file(
+                obj, staged, path.name, sha256, size, user=user, via="bulk ingest", enqueue=False
+            )
+            if created:
+                received.append((path, asset))
+            else:
+                staged.unlink(missing_ok=True)
+                report.duplicates.append(str(path))
+                if on_file:
+                    on_file(path)
+    except StagingFull:
+        _hand_over(received, report, in_process, on_file)
+        raise
+    _hand_over(received, report, in_process, on_file)
+
+
+def _hand_over(received: list, report: BatchReport, in_process: bool, on_file: Callable[[Path], None] | None) -> None:
     from preservation import pipeline, tasks
 
-    received = []
-    for path in source.files:  # receive every file first: an OBJ finds its MTL and textures beside it
-        staged, sha256, size = stage_copy(path)
-        asset, created = actions.receive_file(
-            obj, staged, path.name, sha256, size, user=user, via="bulk ingest", enqueue=False
-        )
-        if created:
-            received.append((path, asset))
-        else:
-            staged.unlink(missing_ok=True)
-            report.duplicates.append(str(path))
-            if on_file:
-                on_file(path)
     for path, asset in received:
         if in_process:
             _classify(pipeline.run_in_process(asset), path, report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,21 +32,37 @@ class StoreHealth:
     damaged: int = 0
     last_audit: datetime | None = None
     last_error: str = ""
+    last_error_at: datetime | None = None
+    last_ok_at: datetime | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
+    def failing(self) -> bool:
+        """The latest write to this store failed (refused, full, timed out, wrong bytes read back)."""
+        return bool(self.last_error_at and (self.last_ok_at is None or self.last_error_at > self.last_ok_at))
+
+    @property
     def healthy(self) -> bool:
-        return self.reachable and not self.under_replicated and not self.bad_replicas and not self.damaged
+        return (
+            self.reachable
+            and not self.failing
+            and not self.under_replicated
+            and not self.bad_replicas
+            and not self.damaged
+        )
 
     def line(self) -> str:
         """One line, name first: the format of `manage.py stores`."""
         reach = "reachable" if self.reachable else f"UNREACHABLE ({self.error})"
         last = self.last_audit.isoformat(timespec="seconds") if self.last_audit else "never"
-        return (
+        text = (
             f"{self.name}  {reach}  objects={self.objects}  bytes={self.bytes}  "
             f"under_replicated={self.under_replicated}  bad_replicas={self.bad_replicas}  damaged={self.damaged}  "
             f"last_audit={last}  jurisdiction={self.jurisdiction or '-'}  levels={','.join(self.access_levels)}"
         )
+        if self.failing:
+            text += f"  WRITES FAILING since {self.last_error_at.isoformat(timespec='seconds')}: {self.last_error}"
+        return text
 
 
 def _expected_heads(name: str) -> dict[int, int]:
@@ -55,10 +72,29 @@ def _expected_heads(name: str) -> dict[int, int]:
     return {pk: head for pk, head in packaged.values_list("pk", "head") if pk in allowed}
 
 
+def _ping_all(names: list[str]) -> dict[str, str]:
+    """Ping every store at once (each ping is bounded by its own timeout): store name -> error, "" if fine.
+    A slow or hanging store then costs this page one timeout, not one per store."""
+
+    def ping(name: str) -> str:
+        try:
+            get_store(name).ping()
+        except StoreError as error:
+            return str(error)
+        return ""
+
+    if not names:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(8, len(names)), thread_name_prefix="store-ping") as pool:
+        return dict(zip(names, pool.map(ping, names), strict=True))
+
+
 def store_health(ping: bool = True) -> list[StoreHealth]:
     """Every configured store: reachable, objects, bytes, under-replicated, bad copies, damaged, last audit."""
     result = []
-    for name, row in ensure_store_rows().items():
+    rows = ensure_store_rows()
+    errors = _ping_all(list(rows)) if ping else {}
+    for name, row in rows.items():
         config = store_config(name)
         health = StoreHealth(
             name=name,
@@ -67,12 +103,11 @@ def store_health(ping: bool = True) -> list[StoreHealth]:
             access_levels=list(config["access_levels"]),
             reachable=True,
             last_error=row.last_error,
+            last_error_at=row.last_error_at,
+            last_ok_at=row.last_ok_at,
         )
-        if ping:
-            try:
-                get_store(name).ping()
-            except StoreError as error:
-                health.reachable, health.error = False, str(error)
+        if errors.get(name):
+            health.reachable, health.error = False, errors[name]
         replicas = Replica.objects.filter(store=row)
         ok = replicas.filter(state=Replica.State.OK)
         totals = ok.aggregate(objects=Count("asset__object", distinct=True), size=Sum("asset__size"), n=Count("id"))
@@ -88,6 +123,8 @@ def store_health(ping: bool = True) -> list[StoreHealth]:
         health.last_audit = replicas.aggregate(last=Max("verified_at"))["last"]
         if not health.reachable:
             health.problems.append(f"unreachable: {health.error}")
+        if health.failing:
+            health.problems.append(f"writes failing: {health.last_error}")
         if health.under_replicated:
             health.problems.append(f"{health.under_replicated} object(s) not yet (fully) on this store")
         if health.bad_replicas:

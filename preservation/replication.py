@@ -24,7 +24,14 @@ from preservation import events
 from preservation.models import Replica, Store, StoreObject
 from preservation.packaging import ocfl
 from preservation.staging import remove_tree
-from preservation.stores.base import ReplicaStore, StoreError, StoreUnavailable
+from preservation.stores.base import (
+    KeyNotFound,
+    ReplicaStore,
+    StoreError,
+    StoreFull,
+    StoreIntegrityError,
+    StoreUnavailable,
+)
 from preservation.stores.registry import all_stores, get_store, store_config
 
 log = logging.getLogger(__name__)
@@ -144,7 +151,13 @@ def replicate_object(obj: HeritageObject, store_name: str) -> int:
             # The store, not the catalogue, says how far it got: a store restored empty or from an older
             # backup is brought forward from where it really is.
             inventory = ocfl.read_inventory(store, obj.ocfl_id)
-            state.head_version = int(inventory["head"].lstrip("v")) if inventory else 0
+            on_store = int(inventory["head"].lstrip("v")) if inventory else 0
+            # Versions the store committed but the catalogue never recorded there (the write's last answer
+            # was lost: a client timeout on a slow store, a killed worker): check their bytes, record them.
+            versions = ocfl_versions(obj)
+            for number in range(state.head_version + 1, min(on_store, len(versions)) + 1):
+                _adopt_version(obj, store, store_row, versions, number, inventory)
+            state.head_version = on_store
             while True:
                 versions = ocfl_versions(obj)
                 head = len(versions)
@@ -157,14 +170,51 @@ def replicate_object(obj: HeritageObject, store_name: str) -> int:
                 state.attempts = 0
                 state.save(update_fields=["head_version", "last_error", "attempts"])
         except StoreError as error:
-            state.last_error = str(error)
-            state.attempts += 1
-            state.save(update_fields=["last_error", "attempts"])
-            Store.objects.filter(pk=store_row.pk).update(last_error=str(error), last_error_at=timezone.now())
+            _record_failure(obj, store_row, state, error)
             raise
     Store.objects.filter(pk=store_row.pk).update(last_ok_at=timezone.now())
     release_staging(obj)
     return written
+
+
+def failure_kind(error: StoreError) -> str:
+    """A few words a curator can act on, for events, logs and the stores page."""
+    if isinstance(error, StoreFull):
+        return "store full"
+    if isinstance(error, StoreIntegrityError):
+        return "wrong bytes read back"
+    return "store unreachable or refusing"
+
+
+def _record_failure(obj: HeritageObject, store_row: Store, state: StoreObject, error: StoreError) -> None:
+    """Remember a failed attempt on the object's and the store's rows, log it, and write a PREMIS event
+    for each distinct failure (the same failure retried every sweep during an outage is logged, not
+    recorded again: one event per outage, not one per minute)."""
+    notes = " ".join(getattr(error, "__notes__", []))
+    kind = failure_kind(error)
+    message = f"{kind}: {error}" + (f" ({notes})" if notes else "")
+    repeated = state.attempts > 0 and state.last_error == message
+    state.last_error = message
+    state.attempts += 1
+    state.save(update_fields=["last_error", "attempts"])
+    Store.objects.filter(pk=store_row.pk).update(last_error=message, last_error_at=timezone.now())
+    log.warning(
+        "replication of %s to store %s failed (attempt %s); it stays under-replicated until a retry or the "
+        "sweeper succeeds. %s",
+        obj.identifier,
+        store_row.name,
+        state.attempts,
+        message,
+    )
+    if not repeated:
+        events.record(
+            events.EventType.REPLICATION,
+            events.Outcome.FAILURE,
+            f"Copy to store {store_row.name} failed, {message}. The object stays under-replicated; the copy "
+            "is retried automatically.",
+            obj=obj,
+            store=store_row,
+        )
 
 
 def _write_version(obj, store: ReplicaStore, store_row: Store, versions, number: int) -> int:
@@ -190,30 +240,53 @@ def _write_version(obj, store: ReplicaStore, store_row: Store, versions, number:
         Replica.objects.filter(asset__version=version_row, store=store_row).exclude(state=Replica.State.OK).update(
             last_error=str(error)[:2000]
         )
-        events.record(
-            events.EventType.REPLICATION,
-            events.Outcome.FAILURE,
-            f"Writing version v{number} to store {store.name} failed: {error}",
-            obj=obj,
-            store=store_row,
-        )
+        error.add_note(f"while writing version v{number}")
         raise
-    now = timezone.now()
     for entry in verified:
-        asset = assets[entry.logical_path]
-        Replica.objects.filter(asset=asset, store=store_row).update(
-            state=Replica.State.OK, observed_sha256=entry.sha256, verified_at=now, last_error=""
-        )
-        events.record(
-            events.EventType.REPLICATION,
-            events.Outcome.SUCCESS,
-            f"Copied to store {store.name} ({store_row.jurisdiction or 'no jurisdiction'}) as "
-            f"{replica_key(obj, entry.content_path)}; read back and SHA-256 verified "
-            f"({entry.sha256}).",
-            asset=asset,
-            store=store_row,
-        )
+        _mark_verified(obj, store_row, assets[entry.logical_path], entry, "Copied to")
     return 1
+
+
+def _mark_verified(obj, store_row: Store, asset: Asset, entry: ocfl.VersionFile, how: str) -> None:
+    Replica.objects.filter(asset=asset, store=store_row).update(
+        state=Replica.State.OK, observed_sha256=entry.sha256, verified_at=timezone.now(), last_error=""
+    )
+    events.record(
+        events.EventType.REPLICATION,
+        events.Outcome.SUCCESS,
+        f"{how} store {store_row.name} ({store_row.jurisdiction or 'no jurisdiction'}) as "
+        f"{replica_key(obj, entry.content_path)}; read back and SHA-256 verified ({entry.sha256}).",
+        asset=asset,
+        store=store_row,
+    )
+
+
+def _adopt_version(obj, store: ReplicaStore, store_row: Store, versions, number: int, inventory: dict) -> None:
+    """Record version ``number``, already committed in the store's inventory, once every content file of
+    it hashes right on the store (a file that does not is rewritten from a good source and verified).
+
+    Raises OcflConflict when the store's version differs from the catalogue's (never overwritten here).
+    """
+    ours = ocfl.build_inventory(obj.ocfl_id, versions, number)["versions"][f"v{number}"]
+    if inventory.get("versions", {}).get(f"v{number}") != ours:
+        raise ocfl.OcflConflict(
+            f"store {store.name}: {obj.ocfl_id} v{number} on the store differs from the catalogue's; "
+            "refusing to record or overwrite it"
+        )
+    assets = {a.logical_path: a for a in ObjectVersion.objects.get(object=obj, number=number).assets.all()}
+    for entry in versions[number - 1].files:
+        asset = assets[entry.logical_path]
+        key = replica_key(obj, entry.content_path)
+        Replica.objects.get_or_create(asset=asset, store=store_row, defaults={"key": key})
+        try:
+            found = store.sha256(key)
+        except KeyNotFound:
+            found = ""
+        if found != entry.sha256:
+            with asset_source(asset, exclude_store=store.name) as source:
+                store.put(key, source, entry.sha256)
+        _mark_verified(obj, store_row, asset, entry, "Found on (written by an attempt whose answer was lost)")
+    StoreObject.objects.filter(object=obj, store=store_row).update(head_version=number)
 
 
 def verified_copies(asset: Asset) -> int:

@@ -7,7 +7,13 @@ import pytest
 
 from tests.factories import Personas, make_personas
 
-pytest_plugins = ["tests.fixtures.s3", "tests.fixtures.services", "tests.fixtures.private_services"]
+pytest_plugins = [
+    "tests.fixtures.s3",
+    "tests.fixtures.services",
+    "tests.fixtures.private_services",
+    "tests.fixtures.faulty_s3",
+    "tests.fixtures.tiny_disk",
+]
 
 
 @pytest.fixture(autouse=True)

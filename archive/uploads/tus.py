@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 import os
 from datetime import timedelta
@@ -25,10 +26,11 @@ from django.views.decorators.csrf import csrf_exempt
 from archive import actions
 from archive.access import can_curate, curated_collections, visible_to
 from archive.actions import object_for_upload
+from archive.filenames import storable_name
 from archive.identifiers import normalize_identifier
 from archive.models import Upload
 from archive.uploads.digest import ResumableSha256
-from preservation.staging import free_bytes, staging_root, upload_part_path
+from preservation.staging import disk_full, free_bytes, staging_full_message, staging_root, upload_part_path
 
 log = logging.getLogger(__name__)
 TUS_VERSION = "1.0.0"
@@ -52,7 +54,8 @@ def parse_metadata(header: str) -> dict[str, str]:
     for pair in filter(None, (p.strip() for p in header.split(","))):
         key, _, value = pair.partition(" ")
         try:
-            metadata[key] = base64.b64decode(value, validate=True).decode("utf-8") if value else ""
+            # storable_name: a NUL in a name would fail on PostgreSQL; the pipeline quarantines such names
+            metadata[key] = storable_name(base64.b64decode(value, validate=True).decode("utf-8")) if value else ""
         except (binascii.Error, UnicodeDecodeError) as error:
             raise ValueError(f"Upload-Metadata value of {key!r} is not base64 UTF-8") from error
     return metadata
@@ -200,34 +203,86 @@ def _append(request: HttpRequest, upload: Upload) -> HttpResponse:
     remaining = int(declared) if declared and declared.isdigit() else None
     if remaining is not None and upload.offset + remaining > upload.length:
         return _response(413, gettext("The request carries more bytes than the upload's declared length."))
+    handle = open(part, "r+b")  # noqa: SIM115 - closed below, whatever a full disk does to close()
+    try:
+        refused = _receive(request, upload, handle, digest, remaining)
+    except OSError as error:
+        if not disk_full(error):
+            raise
+        return _staging_filled(request, upload, remaining, error)
+    finally:
+        with contextlib.suppress(OSError):  # a full disk fails the final flush again: already handled
+            handle.close()
+    if refused is not None:
+        return refused
+    if upload.offset == upload.length:
+        try:
+            _finish(upload, digest)
+        except OSError as error:  # no room left for the asset's folder
+            if not disk_full(error):
+                raise
+            return _staging_filled(request, upload, 0, error)
+    return _response(204, Upload_Offset=str(upload.offset))
+
+
+def _receive(
+    request: HttpRequest, upload: Upload, handle, digest: ResumableSha256, remaining: int | None
+) -> HttpResponse | None:
+    """Append the request's bytes at the upload's offset, checkpointing as they come; a refusal or None.
+
+    A client that goes away keeps what arrived (up to the last checkpoint); errors of the staging disk
+    itself (OSError from write, flush or fsync) propagate to the caller."""
     offset = upload.offset
     unsaved = 0
-    with open(part, "r+b") as handle:
-        handle.truncate(offset)  # bytes past the last checkpoint came from an interrupted request
-        handle.seek(offset)
+    handle.truncate(offset)  # bytes past the last checkpoint came from an interrupted request
+    handle.seek(offset)
+    while remaining is None or remaining > 0:
+        want = CHUNK if remaining is None else min(CHUNK, remaining)
         try:
-            while remaining is None or remaining > 0:
-                want = CHUNK if remaining is None else min(CHUNK, remaining)
-                chunk = request.read(want)
-                if not chunk:
-                    break
-                if offset + len(chunk) > upload.length:
-                    return _response(413, gettext("More bytes than the upload's declared length."))
-                handle.write(chunk)
-                digest.update(chunk)
-                offset += len(chunk)
-                unsaved += len(chunk)
-                if remaining is not None:
-                    remaining -= len(chunk)
-                if unsaved >= CHECKPOINT_EVERY:
-                    _checkpoint(handle, upload, offset, digest)
-                    unsaved = 0
+            chunk = request.read(want)
         except OSError as error:  # the client went away mid-request: keep what arrived
             log.info("upload %s interrupted at %s bytes: %s", upload.id, offset, error)
-        _checkpoint(handle, upload, offset, digest)
-    if upload.offset == upload.length:
-        _finish(upload, digest)
-    return _response(204, Upload_Offset=str(upload.offset))
+            break
+        if not chunk:
+            break
+        if offset + len(chunk) > upload.length:
+            return _response(413, gettext("More bytes than the upload's declared length."))
+        handle.write(chunk)
+        digest.update(chunk)
+        offset += len(chunk)
+        unsaved += len(chunk)
+        if remaining is not None:
+            remaining -= len(chunk)
+        if unsaved >= CHECKPOINT_EVERY:
+            _checkpoint(handle, upload, offset, digest)
+            unsaved = 0
+    _checkpoint(handle, upload, offset, digest)
+    return None
+
+
+DRAIN_LIMIT = 16 * CHUNK
+
+
+def _staging_filled(request: HttpRequest, upload: Upload, remaining: int | None, error: OSError) -> HttpResponse:
+    """The staging disk filled while this upload arrived: remove it (partial file and row), answer 507.
+
+    Nothing is half accepted: the client starts again once space is free (creating an upload checks the
+    free space first). A moderate rest of the request body is read and dropped so the client reads this
+    answer rather than a reset connection."""
+    log.error(
+        "staging disk full while receiving upload %s (%s, %s bytes declared): the upload was removed; %s",
+        upload.id,
+        upload.original_name,
+        upload.length,
+        error,
+    )
+    upload_part_path(upload.id).unlink(missing_ok=True)
+    Upload.objects.filter(pk=upload.pk, asset__isnull=True).delete()
+    if remaining is not None and remaining <= DRAIN_LIMIT:
+        with contextlib.suppress(OSError):
+            while request.read(CHUNK):
+                pass
+    return _response(507, staging_full_message(upload.length, free_bytes(staging_root())))
 
 
 def _checkpoint(handle, upload: Upload, offset: int, digest: ResumableSha256) -> None:

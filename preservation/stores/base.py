@@ -15,6 +15,11 @@ class StoreUnavailable(StoreError):
     """The store cannot be reached or refused the request: transient, retry later."""
 
 
+class StoreFull(StoreUnavailable):
+    """The store refuses writes because it is out of space or over its quota (S3 ``QuotaExceeded``, HTTP 507,
+    a disk's ENOSPC): transient for us, retried until an administrator frees space or raises the quota."""
+
+
 class StoreIntegrityError(StoreError):
     """Bytes read back from the store do not hash to the expected digest (the bad copy was removed)."""
 

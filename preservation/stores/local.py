@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from preservation.hashing import CHUNK, sha256_file
-from preservation.stores.base import KeyNotFound, ReplicaStore, StoreIntegrityError, StoreUnavailable
+from preservation.stores.base import KeyNotFound, ReplicaStore, StoreFull, StoreIntegrityError, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,11 @@ class LocalStore(ReplicaStore):
             raise StoreUnavailable(f"store {self.name}: root folder {self.root} does not exist (disk not mounted?)")
 
     def _unavailable(self, error: OSError, action: str, key: str) -> StoreUnavailable:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StoreFull(
+                f"store {self.name}: cannot {action} {key!r} under {self.root}: {error}. The disk is full or over "
+                "its quota: free space or give the store a bigger disk."
+            )
         return StoreUnavailable(f"store {self.name}: cannot {action} {key!r} under {self.root}: {error}")
 
     # --- ReplicaStore ------------------------------------------------------------------------------
@@ -102,7 +108,8 @@ class LocalStore(ReplicaStore):
         digest = hashlib.sha256()
         total = 0
         try:
-            with os.fdopen(handle, "wb") as out:
+            out = os.fdopen(handle, "wb")
+            try:
                 while chunk := source.read(CHUNK):
                     digest.update(chunk)
                     total += len(chunk)
@@ -115,6 +122,11 @@ class LocalStore(ReplicaStore):
                     os.fsync(out.fileno())
                 except OSError as error:
                     raise self._unavailable(error, "write", key) from error
+            finally:
+                # On a full disk closing flushes the rest of the buffer and fails again: the first error
+                # (already a StoreFull) is the one to report, and the temporary file goes below.
+                with contextlib.suppress(OSError):
+                    out.close()
             if digest.hexdigest() != expected:
                 raise StoreIntegrityError(
                     f"store {self.name}: source for {key!r} hashes to {digest.hexdigest()}, expected "

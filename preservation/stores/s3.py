@@ -17,7 +17,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from s3transfer.exceptions import S3UploadFailedError
 
 from preservation.hashing import CHUNK
-from preservation.stores.base import KeyNotFound, ReplicaStore, StoreIntegrityError, StoreUnavailable
+from preservation.stores.base import KeyNotFound, ReplicaStore, StoreFull, StoreIntegrityError, StoreUnavailable
 from preservation.stores.local import check_key
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,10 @@ MAX_IN_MEMORY_PARTS = 4
 UPLOAD_CONCURRENCY = 2  # rclone serve s3 streams parts in order and buffers the ones that arrive early
 
 _NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound"}
+# How full S3-compatible servers say so: Ceph RGW and others (QuotaExceeded), MinIO (XMinioStorageFull, 507),
+# gateways answering WebDAV's 507 (InsufficientStorage).
+_FULL_CODES = {"QuotaExceeded", "XMinioStorageFull", "XMinioAdminBucketQuotaExceeded", "InsufficientStorage"}
+_DENIED_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled", "AccountProblem"}
 # Errors from these libraries that mean "the network or the server failed", not "our code is wrong".
 _TRANSPORT_ERRORS = (BotoConnectionError, HTTPClientError)
 
@@ -40,7 +44,10 @@ class S3Store(ReplicaStore):
     by listing (listing is only for audits and rebuilds).
 
     ``max_attempts`` counts every try of one request, the first included. Connect and read timeouts are
-    short on purpose: a store that is down must fail fast so ingest can carry on with the others.
+    short on purpose: a store that is down must fail fast so ingest can carry on with the others, and a
+    slow one (``read_timeout`` is the longest wait for any answer or for the next bytes of one) only delays
+    its own copy. ``ping_timeout`` bounds the health check (one try), so status pages answer even then.
+    Every option can be set per store in ARCHIVE_STORES (the environment variable holds the JSON).
     """
 
     def __init__(
@@ -56,6 +63,7 @@ class S3Store(ReplicaStore):
         read_timeout: float = 30,
         max_attempts: int = 2,
         create_bucket: bool = False,
+        ping_timeout: float = 5,
     ) -> None:
         self.name = name
         self.endpoint_url = endpoint_url or None
@@ -77,6 +85,13 @@ class S3Store(ReplicaStore):
             read_timeout=read_timeout,
             s3={"addressing_style": "path"},
         )
+        self._ping_config = self._config.merge(
+            Config(
+                connect_timeout=min(connect_timeout, ping_timeout),
+                read_timeout=ping_timeout,
+                retries={"total_max_attempts": 1, "mode": "standard"},
+            )
+        )
         self._transfer_config = TransferConfig(
             multipart_threshold=MULTIPART_THRESHOLD,
             multipart_chunksize=PART_SIZE,
@@ -86,6 +101,7 @@ class S3Store(ReplicaStore):
         # Not a boto3 TransferConfig argument, but the s3transfer setting that bounds upload memory.
         self._transfer_config.max_in_memory_upload_chunks = MAX_IN_MEMORY_PARTS
         self._client: Any = None
+        self._ping_client: Any = None
         self._lock = threading.Lock()
         self._bucket_ready = False
 
@@ -99,16 +115,19 @@ class S3Store(ReplicaStore):
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    session = boto3.session.Session()
-                    self._client = session.client(
-                        "s3",
-                        endpoint_url=self.endpoint_url,
-                        aws_access_key_id=self._access_key,
-                        aws_secret_access_key=self._secret_key,
-                        region_name=self.region,
-                        config=self._config,
-                    )
+                    self._client = self._make_client(self._config)
         return self._client
+
+    def _make_client(self, config: Config) -> Any:
+        session = boto3.session.Session()
+        return session.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=self._access_key,
+            aws_secret_access_key=self._secret_key,
+            region_name=self.region,
+            config=config,
+        )
 
     def _key(self, key: str) -> str:
         check_key(key)
@@ -124,10 +143,15 @@ class S3Store(ReplicaStore):
             if key is not None and (code in _NOT_FOUND_CODES or (status == 404 and code != "NoSuchBucket")):
                 return KeyNotFound(f"store {self.name}: no object at {key!r}")
             message = info.get("Message") or code
-            return StoreUnavailable(
+            text = (
                 f"store {self.name}: {self.endpoint_url} refused to {where} in bucket {self.bucket!r}: "
                 f"{code} (HTTP {status}) {message}"
-            )
+            ).rstrip(".")
+            if code in _FULL_CODES or status == 507:
+                return StoreFull(f"{text}. The store is full or over its quota: free space or raise the quota.")
+            if code in _DENIED_CODES:
+                return StoreUnavailable(f"{text}. Check the store's access key and the bucket's policy.")
+            return StoreUnavailable(text)
         return StoreUnavailable(f"store {self.name}: cannot {where} at {self.endpoint_url}: {error}")
 
     def _call(self, method: str, action: str, key: str | None = None, **kwargs: Any) -> Any:
@@ -182,6 +206,8 @@ class S3Store(ReplicaStore):
         except (ClientError, *_TRANSPORT_ERRORS) as error:
             raise self._translate(error, "upload", key) from error
         except S3UploadFailedError as error:
+            if isinstance(error.__cause__ or error.__context__, ClientError):
+                raise self._translate(error.__cause__ or error.__context__, "upload", key) from error
             raise StoreUnavailable(
                 f"store {self.name}: upload of {key!r} to {self.endpoint_url} failed: {error}"
             ) from error
@@ -276,7 +302,23 @@ class S3Store(ReplicaStore):
             raise self._translate(error, "list") from error
 
     def ping(self) -> None:
-        self._call("head_bucket", "reach bucket", Bucket=self.bucket)
+        """HEAD the bucket once with ``ping_timeout``: a health check answers fast even for a slow store."""
+        if self.create_bucket and not self._bucket_ready:
+            self._ensure_bucket()
+        if self._ping_client is None:
+            with self._lock:
+                if self._ping_client is None:
+                    self._ping_client = self._make_client(self._ping_config)
+        try:
+            self._ping_client.head_bucket(Bucket=self.bucket)
+        except ClientError as error:
+            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                raise StoreUnavailable(
+                    f"store {self.name}: bucket {self.bucket!r} does not exist at {self.endpoint_url}"
+                ) from error
+            raise self._translate(error, "reach bucket") from error
+        except _TRANSPORT_ERRORS as error:
+            raise self._translate(error, "reach bucket") from error
 
     def presigned_url(self, key: str, expires: int = 3600) -> str:
         """A time-limited GET URL for one object; only hand it out after the access check."""

@@ -12,7 +12,9 @@ use the resumable tus endpoint (/uploads/) instead.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -20,6 +22,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopUpload
+from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -30,13 +34,15 @@ from rest_framework.views import APIView
 
 from archive import actions
 from archive.models import Asset
-from preservation.staging import free_bytes, staging_root
+from preservation.staging import StagingFull as StagingFullError
+from preservation.staging import check_staging_space, disk_full, free_bytes, staging_root
 
 from .links import absolute, api_path
 from .permissions import object_for_curator
 from .schema import ERROR, IDENTIFIER, VALIDATION_ERROR
 from .serializers import UploadReceiptSerializer
 
+log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file, allowed on top of the limit
 
@@ -70,9 +76,20 @@ class StagingUploadHandler(FileUploadHandler):
         self.limit = limit
         self.path: Path | None = None
         self.too_large = False
+        self.staging_full: StagingFullError | None = None  # refused for space, or the disk filled while writing
         self._handle = None
         self._digest = hashlib.sha256()
         self._size = 0
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        """Before the parser reads a byte (whoever triggers it: the view, or a session's CSRF check): refuse
+        a body that would eat into the staging reserve. Returning empty data leaves the body unread."""
+        try:
+            check_staging_space(int(content_length or 0))
+        except StagingFullError as error:
+            self.staging_full = error
+            return QueryDict(encoding=encoding), MultiValueDict()
+        return None
 
     def new_file(self, field_name, file_name, *args, **kwargs) -> None:
         super().new_file(field_name, file_name, *args, **kwargs)
@@ -89,18 +106,39 @@ class StagingUploadHandler(FileUploadHandler):
             self.too_large = True
             self.discard()
             raise StopUpload(connection_reset=True)
-        self._handle.write(raw_data)
+        try:
+            self._handle.write(raw_data)
+        except OSError as error:
+            self._filled(error)
+            # Read and drop the rest of the body, so the client gets the answer, not a reset connection.
+            raise StopUpload(connection_reset=False) from error
         self._digest.update(raw_data)
         return None
 
     def file_complete(self, file_size: int) -> StagedFile | None:
         if self._handle is None:
             return None
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+        except OSError as error:
+            self._filled(error)
+            return None
         self._handle = None
         return StagedFile(self.path, self.file_name, self._size, self._digest.hexdigest(), self.content_type)
+
+    def _filled(self, error: OSError) -> None:
+        """The staging disk filled while the file arrived: drop the partial file and remember why."""
+        declared = int(self.request.META.get("CONTENT_LENGTH") or 0)
+        with contextlib.suppress(OSError):  # closing flushes the buffer into the full disk again
+            self._handle.close()
+        self._handle = None
+        self.discard()
+        if not disk_full(error):
+            raise error
+        log.error("staging disk full while receiving an API upload (%s bytes declared): %s", declared, error)
+        self.staging_full = StagingFullError(declared, free_bytes(staging_root()))
 
     def upload_interrupted(self) -> None:
         self.discard()
@@ -135,9 +173,14 @@ class ObjectFileUpload(APIView):
         request.upload_handlers = [self.staging]
         return super().initialize_request(request, *args, **kwargs)
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        self.staging.discard()  # whatever was staged and not taken (refused, invalid, failed) goes
-        return super().finalize_response(request, response, *args, **kwargs)
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # Whatever was staged and not taken (refused, invalid, failed, even by an unexpected error) goes.
+            staging = getattr(self, "staging", None)
+            if staging is not None:
+                staging.discard()
 
     @extend_schema(
         operation_id="objects_files_create",
@@ -181,6 +224,8 @@ class ObjectFileUpload(APIView):
         received = request.FILES.get("file")  # reading the body streams the file to staging
         if self.staging.too_large:
             raise FileTooLarge(_too_large_message())
+        if self.staging.staging_full is not None:
+            raise StagingFull(str(self.staging.staging_full))
         FileUploadInput(data={"file": received} if received else {}).is_valid(raise_exception=True)
         asset, created = actions.receive_file(
             obj, received.path, received.name, received.sha256, received.size, user=request.user, via="REST API"

@@ -9,8 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from archive import actions
-from archive.batch import BatchReport, collect_results, discover, ingest_source, object_for
+from archive.batch import BatchReport, check_space_for, collect_results, discover, ingest_source, object_for
 from archive.models import AccessLevel, Asset, Collection
+from preservation.staging import StagingFull
 
 
 class Command(BaseCommand):
@@ -56,16 +57,24 @@ class Command(BaseCommand):
         sources = list(discover(paths))
         total = sum(len(s.files) for s in sources)
         report = BatchReport()
-        with tqdm(total=total, unit="file", desc="ingest", disable=verbosity == 0) as bar:
-            for source in sources:
-                if not source.files:
-                    report.skipped.append((source.reference, "empty folder"))
-                    continue
-                obj, created = object_for(source, target, access or target.default_access_level)
-                report.objects_created += int(created)
-                ingest_source(source, obj, report, in_process=not workers, on_file=lambda _p: bar.update(1))
-                if publish and created:
-                    actions.publish(obj)
+        try:
+            with tqdm(total=total, unit="file", desc="ingest", disable=verbosity == 0) as bar:
+                for source in sources:
+                    if not source.files:
+                        report.skipped.append((source.reference, "empty folder"))
+                        continue
+                    check_space_for(source)  # before its object exists: no empty object for want of space
+                    obj, created = object_for(source, target, access or target.default_access_level)
+                    report.objects_created += int(created)
+                    ingest_source(source, obj, report, in_process=not workers, on_file=lambda _p: bar.update(1))
+                    if publish and created:
+                        actions.publish(obj)
+        except StagingFull as full:
+            self._summary(report)
+            raise CommandError(
+                f"Stopped: {full} What was ingested before stays; run the same command again once space is "
+                "free (files already in the archive are skipped)."
+            ) from full
         if workers and report.assets:
             self._wait(report, timeout, verbosity)
             collect_results(report)

@@ -11,7 +11,8 @@ class Command(BaseCommand):
     help = (
         "One line per configured store, its name first: reachable, objects, bytes, under-replicated objects, "
         "missing or corrupt copies, damaged objects, last audit, jurisdiction and access levels. "
-        "Exit code 1 when a store is unreachable or has bad copies."
+        "A store whose latest write failed (refused, full, timed out, wrong bytes read back) says WRITES FAILING "
+        "with the error. Exit code 1 when a store is unreachable, failing writes, or has bad copies."
     )
 
     def handle(self, *args, **options) -> None:
@@ -19,6 +20,6 @@ class Command(BaseCommand):
         for health in store_health():
             style = self.style.SUCCESS if health.healthy else self.style.WARNING
             self.stdout.write(style(health.line()))
-            healthy = healthy and health.reachable and not health.bad_replicas
+            healthy = healthy and health.reachable and not health.failing and not health.bad_replicas
         if not healthy:
             raise SystemExit(1)
