@@ -40,6 +40,7 @@ help:
 	@echo "make bench-mesh   benchmarks/mesh.py: 1M and 5M triangles against the bare libraries"
 	@echo "make bench-audit  benchmarks/audit.py: fixity audit of 1 GB on three stores, against raw SHA-256"
 	@echo "make bench-portal benchmarks/portal.py: 100,000 objects; search, object pages, map under load vs a static file"
+	@echo "make soak         benchmarks/soak.py: 3000 photos + 30 meshes via tus and the API while workers and Redis die"
 	@echo "make i18n         update the fr and en message catalogues (locale/) from the code, then compile them"
 	@echo "make clean        caches and build output (keeps .venv and media/)"
 	@echo "make clean-media  the embedded demo's state under media/ (database, stores, broker, logs)"
@@ -142,6 +143,17 @@ BENCH_PORTAL_ARGS ?=
 bench-portal: venv system-deps services
 	@echo "==> benchmarks/portal.py $(BENCH_PORTAL_ARGS)  (PostgreSQL database heritage_bench_portal_<pid>)"
 	@$(EMBEDDED_ENV) $(BIN)/python benchmarks/portal.py --database-url '$(SERVICES_DATABASE_URL)' $(BENCH_PORTAL_ARGS)
+
+# `make soak SOAK_ARGS="--photos 1000 --meshes 10 --json"` (options: benchmarks/README.md, "Soak"). Private stack on
+# loopback ports: its own PostgreSQL cluster and append-only Redis (restarted and crashed on purpose), two rclone S3
+# servers, a local store, gunicorn, beat and workers (SIGKILLed on purpose); the machine's PostgreSQL and Redis are
+# never touched, only their binaries are needed. Exit status 1 when a file is lost, duplicated or not verified.
+.PHONY: soak
+SOAK_ARGS ?=
+
+soak: venv system-deps
+	@echo "==> benchmarks/soak.py $(SOAK_ARGS)  (private PostgreSQL, Redis, S3 servers, gunicorn, beat, workers)"
+	@$(EMBEDDED_ENV) $(BIN)/python benchmarks/soak.py $(SOAK_ARGS)
 
 # --- translations -----------------------------------------------------------------------------------
 
