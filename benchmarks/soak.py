@@ -159,7 +159,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStac
 
     # Load: uploads and processing under faults, until every uploaded file is processed and packaged (and,
     # with --faults, every scheduled fault happened) or the duration limit. Replication may still be catching
-    # up then: a worker killed while writing holds its (object, store) lease for LEASE_SECONDS.
+    # up then: a worker killed while writing holds its (object, store) lease for ARCHIVE_REPLICATION_LEASE_SECONDS.
     deadline = started + options.duration_limit
     while time.time() < deadline:
         state = monitor.tick("load ")
@@ -221,7 +221,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStac
             "stuck_after_s": options.stuck_after,
             "visibility_timeout_s": options.visibility_timeout,
             "retry_backoff_max_s": options.retry_backoff_max,
-            "replication_lease_s": options.lease_seconds or "600 (the code's constant)",
+            "replication_lease_s": options.lease_seconds or "600 (the default)",
             "redis_downtime_s": options.redis_downtime,
         },
         "input_mb": input_bytes / MB,
@@ -364,7 +364,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--lease-seconds",
         type=int,
         default=None,
-        help="shorten the replication lease in the workers (benchmarks/soak_worker.py); default: the code's 600 s",
+        help="shorten the replication lease (ARCHIVE_REPLICATION_LEASE_SECONDS) in the workers; default 600 s",
     )
     faults = parser.add_argument_group("faults")
     faults.add_argument("--fault-interval", type=float, default=60, help="mean seconds between faults (seeded)")

@@ -29,14 +29,13 @@ from benchmarks.ingest import ROOT, Worker, service_env
 DATABASE = "heritage_soak"
 QUEUES = ("ingest", "media", "heavy", "replication")
 FAULT_CYCLE = ("kill-worker", "redis-restart", "kill-worker", "redis-crash")
-LAUNCHER = ROOT / "benchmarks" / "soak_worker.py"
 
 
 class SoakWorker(Worker):
     """One ``celery worker`` in its own session (process group), named so its log lines can be told apart.
 
-    With ``lease_seconds`` it starts through ``benchmarks/soak_worker.py``, which shortens the replication
-    lease in that worker only (see that file)."""
+    With ``lease_seconds`` the replication lease (ARCHIVE_REPLICATION_LEASE_SECONDS) is that short, so a copy
+    whose worker was killed mid-write is taken up again within the run."""
 
     def __init__(self, env: dict[str, str], concurrency: int, log_path: Path, name: str, lease_seconds: int | None):
         from tests.fixtures.services import worker_command
@@ -46,8 +45,7 @@ class SoakWorker(Worker):
         command = worker_command(concurrency, name)
         extra = {}
         if lease_seconds:
-            command = [sys.executable, str(LAUNCHER), *command[3:]]  # instead of "python -m celery"
-            extra["SOAK_REPLICATION_LEASE_SECONDS"] = str(lease_seconds)
+            extra["ARCHIVE_REPLICATION_LEASE_SECONDS"] = str(lease_seconds)
         with open(log_path, "wb") as output:
             self.process = subprocess.Popen(
                 command,

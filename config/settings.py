@@ -91,7 +91,11 @@ QUARANTINE_ROOT = Path(env("ARCHIVE_QUARANTINE_ROOT", str(MEDIA_ROOT / "quaranti
 
 # --- Database ---------------------------------------------------------------------------------
 _sqlite_default = f"sqlite:///{MEDIA_ROOT / 'archive.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL") or _sqlite_default, conn_max_age=60)}
+# Persistent connections (60 s), checked before each request or task reuses one: after a PostgreSQL restart the
+# first query reconnects instead of failing on the dead socket (archive/unavailable.py answers 503 meanwhile).
+DATABASES = {
+    "default": dj_database_url.parse(env("DATABASE_URL") or _sqlite_default, conn_max_age=60, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A worker and the web server write concurrently: WAL and immediate transactions avoid
     # "database is locked" under that load.
@@ -145,7 +149,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith("redis"):
+    # A message whose worker died unacknowledged (acks_late) goes back to its queue once it is older than the
+    # visibility timeout: keep it above the longest task. Workers look for such messages every
+    # CELERY_UNACKED_RESTORE_SECONDS (kombu's default: about every 100 s).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+    if env("CELERY_UNACKED_RESTORE_SECONDS"):
+        CELERY_BROKER_TRANSPORT_OPTIONS.update(
+            unacked_restore_interval=env_int("CELERY_UNACKED_RESTORE_SECONDS", 10), unacked_restore_throttle=1
+        )
     # Every broker key starts with this (kombu's global_keyprefix): several deployments, or test sessions,
     # can share one Redis database without taking each other's tasks.
     if env("ARCHIVE_BROKER_KEY_PREFIX"):
@@ -153,8 +164,19 @@ elif CELERY_BROKER_URL.startswith("redis"):
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged when it ends, not when it starts: a worker killed mid-task (SIGKILL, OOM, power) leaves
+# its message to be delivered again; a pool process that dies has its message requeued at once. Tasks are
+# idempotent (preservation/pipeline.py), so a second run finishes the work or finds it done.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task still running when the broker connection drops finishes; its message comes back later and finds the
+# work done (cancelling it would only redo the work).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Publishing rides out a broker restart of a few seconds (about 4 s of retries) before giving up, so an upload
+# is never held much longer; work that could not be queued is found by the sweeper (preservation/sweeper.py).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 4, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
+# Workers and beat reconnect to the broker for as long as it takes (never exit because Redis was down a while).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "ingest"
 # Named queues: CPU-heavy conversion on "media" so identification and replication never wait behind it.
@@ -188,6 +210,9 @@ ARCHIVE_MAX_UPLOAD_BYTES = env_int("ARCHIVE_MAX_UPLOAD_BYTES", 20 * 1024**3)
 # CSV metadata imports (archive/curation/csv_io.py) larger than this are refused before parsing.
 ARCHIVE_CSV_MAX_BYTES = env_int("ARCHIVE_CSV_MAX_BYTES", 20 * 1024**2)
 ARCHIVE_MIN_COPIES = env_int("ARCHIVE_MIN_COPIES", 2)
+# A worker writing an object to a store holds that (object, store) for this long; a worker killed mid-write
+# blocks that copy until it expires. Keep it above the longest single version write.
+ARCHIVE_REPLICATION_LEASE_SECONDS = env_int("ARCHIVE_REPLICATION_LEASE_SECONDS", 600)
 # Format keys processed on the "heavy" queue (run a worker with -Q heavy, concurrency sized to memory).
 ARCHIVE_HEAVY_FORMATS = {"mesh", "pointcloud"}
 # An OBJ or glTF whose MTL/textures are uploaded as separate files waits this long for them.

@@ -35,7 +35,6 @@ from preservation.stores.base import (
 from preservation.stores.registry import all_stores, get_store, store_config
 
 log = logging.getLogger(__name__)
-LEASE_SECONDS = 600
 
 
 class StoreBusy(StoreError):
@@ -126,7 +125,11 @@ def lease(obj: HeritageObject, store_row: Store):
     taken = (
         StoreObject.objects.filter(pk=state.pk)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + timedelta(seconds=LEASE_SECONDS), lease_owner=token, last_attempt_at=now)
+        .update(
+            lease_until=now + timedelta(seconds=settings.ARCHIVE_REPLICATION_LEASE_SECONDS),
+            lease_owner=token,
+            last_attempt_at=now,
+        )
     )
     if not taken:
         raise StoreBusy(f"{obj.identifier} is being written to {store_row.name} by another worker")
@@ -150,6 +153,8 @@ def replicate_object(obj: HeritageObject, store_name: str) -> int:
         try:
             # The store, not the catalogue, says how far it got: a store restored empty or from an older
             # backup is brought forward from where it really is.
+            if ocfl.finish_interrupted_commit(store, obj.ocfl_id):
+                log.warning("%s on %s: finished a commit cut before the root sidecar", obj.ocfl_id, store_name)
             inventory = ocfl.read_inventory(store, obj.ocfl_id)
             on_store = int(inventory["head"].lstrip("v")) if inventory else 0
             # Versions the store committed but the catalogue never recorded there (the write's last answer

@@ -268,6 +268,37 @@ def read_inventory(store: ReplicaStore, ocfl_id: str) -> dict[str, Any] | None:
     return inventory
 
 
+def finish_interrupted_commit(store: ReplicaStore, ocfl_id: str) -> bool:
+    """Complete a commit cut between the root inventory and its sidecar (a worker killed there).
+
+    The root sidecar is then missing or still names the previous inventory, and every read of the object
+    fails. When the root inventory is byte-identical to ``v<head>/inventory.json`` and that file matches its
+    own sidecar, the root inventory is known good: rewrite its sidecar. Anything else (a damaged inventory)
+    is left for the audit to report. Call it only under the object's write lease. Returns True if repaired.
+    """
+    root = object_root(ocfl_id)
+    try:
+        data = store.read_bytes(f"{root}/{INVENTORY}")
+    except KeyNotFound:
+        return False
+    expected = sidecar_bytes(data)
+    try:
+        if store.read_bytes(f"{root}/{SIDECAR}") == expected:
+            return False
+    except KeyNotFound:
+        pass
+    try:
+        head = json.loads(data)["head"]
+        version = store.read_bytes(f"{root}/{head}/{INVENTORY}")
+        version_sidecar = store.read_bytes(f"{root}/{head}/{SIDECAR}")
+    except (ValueError, KeyError, TypeError, KeyNotFound):
+        return False
+    if version != data or version_sidecar != expected:
+        return False
+    store.put_bytes(f"{root}/{SIDECAR}", expected)
+    return True
+
+
 def _head_number(inventory: dict[str, Any]) -> int:
     return int(str(inventory["head"]).lstrip("v"))
 

@@ -267,3 +267,43 @@ def test_naive_datetimes_and_misplaced_content_are_refused(history: ObjectHistor
 @pytest.fixture(autouse=True)
 def _quiet_ocfl_py() -> None:
     logging.getLogger().setLevel(logging.WARNING)  # ocfl-py logs every layout read at INFO
+
+
+def test_a_commit_cut_before_the_root_sidecar_is_finished_and_replication_goes_on(personas, tmp_path):
+    """A worker killed between the root inventory and its sidecar left an object no read accepts; the next
+    replication (under the write lease) sees the root inventory equals v<head>'s verified one and completes it."""
+    from preservation.models import StoreObject
+    from preservation.packaging import ocfl as ocfl_module
+    from preservation.replication import replicate_object
+    from preservation.stores.registry import get_store
+    from tests.factories import make_object, preserve_file
+    from tests.preservation import imagegen
+
+    obj = make_object(personas.collection)
+    preserve_file(obj, imagegen.make_jpeg(tmp_path / "lintel.jpg", size=(64, 48)), tmp_path)
+    store = get_store("local-b")
+    root = ocfl_module.object_root(obj.ocfl_id)
+    store.delete(f"{root}/inventory.json.sha256", reason="test: a worker killed before writing it")
+    with pytest.raises(StoreIntegrityError):
+        ocfl_module.read_inventory(store, obj.ocfl_id)
+    StoreObject.objects.filter(object=obj, store__name="local-b").update(head_version=0)
+    replicate_object(obj, "local-b")
+    assert ocfl_module.read_inventory(store, obj.ocfl_id)["head"] == "v1"
+
+
+def test_a_damaged_root_inventory_is_not_papered_over(personas, tmp_path):
+    from preservation.packaging import ocfl as ocfl_module
+    from preservation.stores.registry import get_store
+    from tests.factories import make_object, preserve_file
+    from tests.preservation import imagegen
+
+    obj = make_object(personas.collection)
+    preserve_file(obj, imagegen.make_jpeg(tmp_path / "lintel.jpg", size=(64, 48)), tmp_path)
+    store = get_store("local-b")
+    root = ocfl_module.object_root(obj.ocfl_id)
+    data = bytearray(store.read_bytes(f"{root}/inventory.json"))
+    data[10] ^= 0x01
+    store.put_bytes(f"{root}/inventory.json", bytes(data))
+    assert ocfl_module.finish_interrupted_commit(store, obj.ocfl_id) is False
+    with pytest.raises(StoreIntegrityError):
+        ocfl_module.read_inventory(store, obj.ocfl_id)
