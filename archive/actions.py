@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from archive.filenames import sanitize_filename
+from archive.filenames import sanitize_filename, storable_name
 from archive.models import Asset, HeritageObject, ObjectText, Status
 from preservation import events
 from preservation.models import ProcessingJob
@@ -64,7 +64,11 @@ def receive_file(
     The same bytes sent twice to one object give one asset (a unique constraint decides, however
     the uploads race): the second copy is deleted and ``(existing, False)`` returned.
     """
+    original_name = storable_name(original_name)  # a NUL would fail on PostgreSQL; the pipeline refuses it
     asset_id = uuid.uuid4()
+    # Moved into place before the row is written: if the database fails meanwhile, the bytes stay where a
+    # committed row would look for them (its commit may have succeeded unseen); an orphan folder, left when
+    # it did not, is removed by the sweeper a day later.
     folder = asset_dir(asset_id)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / sanitize_filename(original_name, fallback="original")
@@ -104,7 +108,9 @@ def receive_file(
     if enqueue:
         from preservation import tasks
 
-        transaction.on_commit(lambda: tasks.ingest.delay(str(asset.id)))
+        # The file is safe and recorded: a broker that is down now must not fail the upload. enqueue() logs
+        # it, and the sweeper queues the ingest of an original left "received" once the broker is back.
+        transaction.on_commit(lambda: tasks.enqueue(tasks.ingest, (str(asset.id),)))
     return asset, True
 
 

@@ -2,7 +2,10 @@
 
 Tasks call these one step at a time; ``manage.py ingest`` calls ``run_in_process`` to do all of them
 in its own process. Each step is idempotent: running it twice (a redelivered task, a sweeper retry)
-leaves the same state as running it once.
+leaves the same state as running it once. Two runs of one step may even overlap (a task redelivered while
+its first run still works, a sweeper re-queue): each run works in its own folder, and a step's results are
+committed under a row lock only if no other run committed first, so the first run to finish wins and the
+other's files are dropped, never mixed in.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -17,7 +21,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from archive.filenames import hostile_filename_reason, sanitize_filename
+from archive.filenames import display_name, hostile_filename_reason, sanitize_filename
 from archive.models import Asset, HeritageObject, ObjectVersion
 from preservation import events, formats
 from preservation.hashing import sha256_file
@@ -65,7 +69,8 @@ def quarantine(asset: Asset, message: str) -> None:
 
 
 def refusal(asset: Asset, reason: str) -> str:
-    return f"{asset.original_name[:200]}: {reason}; the original is kept in quarantine, not in the archive."
+    name = display_name(asset.original_name)[:200]  # no raw newline or right-to-left override in a message
+    return f"{name}: {reason}; the original is kept in quarantine, not in the archive."
 
 
 def ingest_asset(asset: Asset) -> bool:
@@ -85,36 +90,47 @@ def ingest_asset(asset: Asset) -> bool:
         quarantine(asset, refusal(asset, "the file is empty (0 bytes)"))
         return False
     ident = formats.identify(path, asset.original_name)
-    asset.puid = ident.puid or ident.local_key or ""  # a documented local key where PRONOM has no PUID
-    asset.format_name = ident.format_name or ""
-    asset.mime = ident.mime or ""
-    asset.format_key = ident.format_key or ""
-    asset.save(update_fields=["puid", "format_name", "mime", "format_key", "updated"])
-    if ident.by_signature:
-        detail = (
-            f"Identified by {'signature' if ident.matched_by != 'archive' else 'structure'} as "
-            f"{ident.format_name} ({asset.puid}), MIME {ident.mime}."
-        )
-        outcome = events.Outcome.SUCCESS
-    else:
-        detail = f"No signature match (MIME by libmagic: {ident.mime or 'unknown'}); format unidentified."
-        outcome = events.Outcome.WARNING
-    events.record(events.EventType.FORMAT_IDENTIFICATION, outcome, detail, agent=ident.agent, asset=asset)
-    if ident.extension_mismatch and not ident.format_key:
-        quarantine(asset, refusal(asset, ident.extension_mismatch))
-        return False
-    if ident.extension_mismatch:  # a real image under the wrong extension: the signature wins
-        events.record(
-            events.EventType.VALIDATION,
-            events.Outcome.WARNING,
-            f"{ident.extension_mismatch}; processed as identified by its signature.",
-            agent=ident.agent,
-            asset=asset,
-        )
-    asset.status = Asset.State.PROCESSING
-    asset.save(update_fields=["status", "updated"])
+    with transaction.atomic():
+        current = _locked(asset)
+        if current.status != Asset.State.RECEIVED:  # another run of this step got here first
+            return current.status in (Asset.State.PROCESSING, Asset.State.READY)
+        asset.puid = ident.puid or ident.local_key or ""  # a documented local key where PRONOM has no PUID
+        asset.format_name = ident.format_name or ""
+        asset.mime = ident.mime or ""
+        asset.format_key = ident.format_key or ""
+        asset.save(update_fields=["puid", "format_name", "mime", "format_key", "updated"])
+        if ident.by_signature:
+            detail = (
+                f"Identified by {'signature' if ident.matched_by != 'archive' else 'structure'} as "
+                f"{ident.format_name} ({asset.puid}), MIME {ident.mime}."
+            )
+            outcome = events.Outcome.SUCCESS
+        else:
+            detail = f"No signature match (MIME by libmagic: {ident.mime or 'unknown'}); format unidentified."
+            outcome = events.Outcome.WARNING
+        events.record(events.EventType.FORMAT_IDENTIFICATION, outcome, detail, agent=ident.agent, asset=asset)
+        if ident.extension_mismatch and not ident.format_key:
+            quarantine(asset, refusal(asset, ident.extension_mismatch))
+            return False
+        if ident.extension_mismatch:  # a real image under the wrong extension: the signature wins
+            events.record(
+                events.EventType.VALIDATION,
+                events.Outcome.WARNING,
+                f"{ident.extension_mismatch}; processed as identified by its signature.",
+                agent=ident.agent,
+                asset=asset,
+            )
+        asset.status = Asset.State.PROCESSING
+        asset.save(update_fields=["status", "updated"])
     job.advance("identified", 25)
     return True
+
+
+def _locked(asset: Asset) -> Asset:
+    """The asset's row, locked until the end of the current transaction (SQLite: the write lock taken by
+    its immediate transactions). Whoever holds it decides; a second run of a step waits, then sees the
+    first run's result."""
+    return Asset.objects.select_for_update().only("id", "status").get(pk=asset.pk)
 
 
 def companion_files(asset: Asset, folder: Path) -> dict[str, Path]:
@@ -160,7 +176,9 @@ def companion_files(asset: Asset, folder: Path) -> dict[str, Path]:
 def process_asset(asset: Asset, *, wait_for_companions: bool = True) -> bool:
     """Validate, make the preservation master and access copies, verify them. Returns True when ready.
 
-    A permanent ProcessingError quarantines the original; a transient one propagates (retry).
+    A permanent ProcessingError quarantines the original; a transient one propagates (retry). Each run works
+    in a folder of its own (``work-<random>`` beside the original): a run killed midway leaves only that
+    folder, which goes with the whole staging folder once the object is safely replicated.
     """
     if asset.status == Asset.State.READY:
         return True
@@ -169,6 +187,9 @@ def process_asset(asset: Asset, *, wait_for_companions: bool = True) -> bool:
     job = _job(asset)
     if not asset.format_key:
         with transaction.atomic():
+            current = _locked(asset)
+            if current.status != Asset.State.PROCESSING:
+                return current.status == Asset.State.READY
             asset.status = Asset.State.READY
             asset.status_message = "Kept as received: no normalization policy for this format."
             asset.save(update_fields=["status", "status_message", "updated"])
@@ -183,38 +204,62 @@ def process_asset(asset: Asset, *, wait_for_companions: bool = True) -> bool:
         return True
     job.advance("normalizing", 40)
     source = Path(asset.local_path)
-    workdir = source.parent / "work"
-    shutil.rmtree(workdir, ignore_errors=True)  # a crashed earlier run may have left partial files
+    if not source.is_file():
+        raise ProcessingError(f"the staged file of {asset.filename} is missing", permanent=False)
+    workdir = source.parent / f"work-{uuid.uuid4().hex}"
     workdir.mkdir(parents=True)
-    processor = get_processor(asset.format_key, **settings.ARCHIVE_PROCESSORS.get(asset.format_key, {}))
-    extra = {}
-    if getattr(processor, "uses_companions", False):
-        age = (timezone.now() - asset.created).total_seconds()
-        extra = {
-            "original_name": asset.filename,
-            "companions": companion_files(asset, workdir / "companions"),
-            "wait_for_companions": wait_for_companions and age < settings.ARCHIVE_COMPANION_WAIT_SECONDS,
-        }
     try:
-        result = processor.process(source, workdir, limits(), **extra)
-    except ProcessingError as error:
+        processor = get_processor(asset.format_key, **settings.ARCHIVE_PROCESSORS.get(asset.format_key, {}))
+        extra = {}
+        if getattr(processor, "uses_companions", False):
+            age = (timezone.now() - asset.created).total_seconds()
+            extra = {
+                "original_name": asset.filename,
+                "companions": companion_files(asset, workdir / "companions"),
+                "wait_for_companions": wait_for_companions and age < settings.ARCHIVE_COMPANION_WAIT_SECONDS,
+            }
+        try:
+            result = processor.process(source, workdir, limits(), **extra)
+        except ProcessingError as error:
+            if error.permanent:
+                return _reject(asset, error.message)
+            raise
+        ready = _commit_processed(asset, result, source.parent / "derived")
+    finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        if error.permanent:
-            events.record(events.EventType.VALIDATION, events.Outcome.FAILURE, error.message, asset=asset)
-            quarantine(asset, error.message)
-            return False
-        raise
-    derived_dir = source.parent / "derived"
-    derived_dir.mkdir(exist_ok=True)
-    created = []
-    for derivative in result.derivatives:
-        target = derived_dir / f"{derivative.role}-{sanitize_filename(derivative.filename)}"
-        shutil.move(str(derivative.path), target)
-        digest, size = sha256_file(target)
-        created.append((derivative, target, digest, size))
-    shutil.rmtree(workdir, ignore_errors=True)
+    if ready:
+        job.advance("processed", 60)
+    return ready
+
+
+def _reject(asset: Asset, message: str) -> bool:
+    """Quarantine an original that failed validation, unless another run already settled it."""
     with transaction.atomic():
-        for derivative, target, digest, size in created:
+        current = _locked(asset)
+        if current.status != Asset.State.PROCESSING:
+            return current.status == Asset.State.READY
+        events.record(events.EventType.VALIDATION, events.Outcome.FAILURE, message, asset=asset)
+        quarantine(asset, message)
+    return False
+
+
+def _commit_processed(asset: Asset, result, derived_dir: Path) -> bool:
+    """Record the verified derivatives and mark the original ready, exactly once.
+
+    The files are hashed where the processor wrote them; under the original's row lock, and only if no
+    other run committed first, they are renamed into ``derived/`` and recorded in one transaction. A run
+    that comes second drops its files: the derivatives already recorded (perhaps already packaged and
+    replicated) are never replaced.
+    """
+    hashed = [(derivative, *sha256_file(derivative.path)) for derivative in result.derivatives]
+    with transaction.atomic():
+        current = _locked(asset)
+        if current.status != Asset.State.PROCESSING:
+            return current.status == Asset.State.READY
+        derived_dir.mkdir(exist_ok=True)
+        for derivative, digest, size in hashed:
+            target = derived_dir / f"{derivative.role}-{sanitize_filename(derivative.filename)}"
+            shutil.move(str(derivative.path), target)
             Asset.objects.update_or_create(
                 derived_from=asset,
                 role=derivative.role,
@@ -239,7 +284,6 @@ def process_asset(asset: Asset, *, wait_for_companions: bool = True) -> bool:
         asset.status = Asset.State.READY
         asset.status_message = ""
         asset.save(update_fields=["technical", "status", "status_message", "updated"])
-    job.advance("processed", 60)
     return True
 
 

@@ -8,6 +8,7 @@ each at most once per interval, so an outage of any length heals when the store 
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,8 +17,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from archive.models import Asset, HeritageObject, Upload
-from preservation.models import StoreObject
-from preservation.staging import staging_root, upload_part_path
+from preservation.models import ProcessingJob, StoreObject
+from preservation.staging import remove_tree, staging_root, upload_part_path
 
 BATCH = 500  # objects re-queued per store per sweep; the next sweep takes the next batch
 
@@ -25,12 +26,12 @@ BATCH = 500  # objects re-queued per store per sweep; the next sweep takes the n
 def sweep(now=None) -> dict:
     """Queue what is unfinished; return counts per kind (for logs and tests)."""
     from preservation import tasks
-    from preservation.replication import ensure_store_rows
+    from preservation.replication import ensure_store_rows, store_names_for
     from preservation.stores.registry import store_config
 
     now = now or timezone.now()
     stuck_before = now - timedelta(seconds=settings.ARCHIVE_STUCK_AFTER_SECONDS)
-    counts = {"ingest": 0, "process": 0, "package": 0, "replicate": 0, "expired_uploads": 0}
+    counts = {"ingest": 0, "process": 0, "package": 0, "replicate": 0, "finish": 0, "expired_uploads": 0}
 
     from preservation.pipeline import processing_queue
 
@@ -70,6 +71,19 @@ def sweep(now=None) -> dict:
             tasks.replicate.delay(object_id, name)
             counts["replicate"] += 1
 
+    # Ingest jobs still "replicating" although every store has the version: the replicate task that would have
+    # finished them died after its copies were verified. One more run writes nothing, releases the staged
+    # files and marks the jobs done (or leaves them running if copies are still missing).
+    stale_jobs = ProcessingJob.objects.filter(
+        state=ProcessingJob.State.RUNNING, stage="replicating", updated__lt=stuck_before
+    )
+    for object_id in stale_jobs.values_list("object_id", flat=True).distinct()[:BATCH]:
+        names = store_names_for(HeritageObject.objects.get(pk=object_id))
+        stale_jobs.filter(object_id=object_id).update(updated=now)
+        if names:
+            tasks.replicate.delay(object_id, names[0])
+            counts["finish"] += 1
+
     expired = Upload.objects.filter(
         completed_at__isnull=True, updated__lt=now - timedelta(days=settings.ARCHIVE_UPLOAD_EXPIRY_DAYS)
     )
@@ -78,6 +92,7 @@ def sweep(now=None) -> dict:
         upload.delete()
         counts["expired_uploads"] += 1
     counts["abandoned_api_uploads"] = remove_abandoned_api_uploads(now)
+    counts["orphaned_staging"] = remove_orphaned_staging(now)
     return counts
 
 
@@ -95,4 +110,25 @@ def remove_abandoned_api_uploads(now=None) -> int:
                 removed += 1
         except FileNotFoundError:
             continue
+    return removed
+
+
+def remove_orphaned_staging(now=None) -> int:
+    """Staging folders of files whose catalogue row was never written (the database failed while the file was
+    being received, after its bytes were moved into place): a day old and with no asset of that id."""
+    now = now or timezone.now()
+    cutoff = (now - timedelta(days=1)).timestamp()
+    root = staging_root() / "assets"
+    if not root.is_dir():
+        return 0
+    removed = 0
+    for folder in root.iterdir():
+        try:
+            asset_id = uuid.UUID(folder.name)
+            if folder.stat().st_mtime >= cutoff or Asset.objects.filter(pk=asset_id).exists():
+                continue
+        except (ValueError, FileNotFoundError):
+            continue
+        remove_tree(folder)
+        removed += 1
     return removed

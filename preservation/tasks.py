@@ -1,16 +1,26 @@
 """Thin Celery tasks: ids in, reload, call one pipeline step, enqueue the next.
 
-Transient failures (a store down, a staged file on a slow disk) retry with exponential backoff up to
-ARCHIVE_TASK_MAX_RETRIES; after that the database-driven sweeper picks the work up again, however long
-the outage lasts. Permanent failures (a bad file) are quarantined by the pipeline and never retried.
+Every task is acknowledged late (settings: CELERY_TASK_ACKS_LATE, CELERY_TASK_REJECT_ON_WORKER_LOST, and
+``acks_late=True`` here too): a worker killed mid-task leaves the message to be delivered again, and the
+pipeline's steps are idempotent, so the second run finishes the work or finds it done.
+
+Transient failures (a store down, a staged file on a slow disk, the database restarting) retry with
+exponential backoff up to ARCHIVE_TASK_MAX_RETRIES; after that the database-driven sweeper picks the work
+up again, however long the outage lasts. Permanent failures (a bad file) are quarantined by the pipeline
+and never retried. A broker that cannot take the next step's message is not an error of this step: the
+sweeper queues that step from the catalogue once the broker is back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from archive.models import Asset, HeritageObject
 from preservation import pipeline
@@ -18,7 +28,10 @@ from preservation.processors.base import ProcessingError
 from preservation.stores.base import StoreError
 
 log = logging.getLogger(__name__)
-TRANSIENT = (StoreError, ProcessingError, OSError)
+# OperationalError: the database restarted, failed over or dropped the connection (also deadlocks and
+# serialization failures); InterfaceError: the connection was already closed. The next attempt reconnects.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+TRANSIENT = (StoreError, ProcessingError, OSError, *DATABASE_DOWN)
 
 
 def _retry(task, error: Exception):
@@ -35,41 +48,56 @@ def _permanent(error: Exception) -> bool:
     return isinstance(error, ProcessingError) and error.permanent
 
 
-@shared_task(bind=True, name="preservation.ingest", acks_late=True)
-def ingest(self, asset_id: str) -> None:
-    """Identify a received original, then hand it to the media queue."""
-    asset = Asset.objects.select_related("object").get(pk=asset_id)
+@contextlib.contextmanager
+def retrying(task) -> Iterator[None]:
+    """Run a task body; a transient error retries the task (or, retries spent, leaves it to the sweeper)."""
     try:
-        if pipeline.ingest_asset(asset):
-            process.apply_async((asset_id,), queue=pipeline.processing_queue(asset))
+        yield
     except TRANSIENT as error:
         if _permanent(error):
             raise
-        _retry(self, error)
+        _retry(task, error)
+
+
+def enqueue(task, args: tuple, queue: str | None = None) -> bool:
+    """Queue the next step. The broker being unreachable (after the publish retry policy) is logged, not
+    raised: the step before is done and recorded, and the sweeper queues this one from the catalogue."""
+    try:
+        task.apply_async(args, queue=queue)
+    except BrokerUnavailable as error:
+        log.warning("could not queue %s%s: %s (the sweeper will queue it)", task.name, args, error)
+        return False
+    return True
+
+
+@shared_task(bind=True, name="preservation.ingest", acks_late=True)
+def ingest(self, asset_id: str) -> None:
+    """Identify a received original, then hand it to the media queue."""
+    with retrying(self):
+        asset = Asset.objects.select_related("object").get(pk=asset_id)
+        if pipeline.ingest_asset(asset):
+            enqueue(process, (asset_id,), queue=pipeline.processing_queue(asset))
 
 
 @shared_task(bind=True, name="preservation.process", acks_late=True)
 def process(self, asset_id: str) -> None:
     """Validate and normalize one original (CPU heavy: queue "media", or "heavy" for 3D), then package it."""
-    asset = Asset.objects.select_related("object").get(pk=asset_id)
-    try:
+    with retrying(self):
+        asset = Asset.objects.select_related("object").get(pk=asset_id)
         if pipeline.process_asset(asset):
-            package.delay(asset.object_id)
-    except TRANSIENT as error:
-        if _permanent(error):
-            raise
-        _retry(self, error)
+            enqueue(package, (asset.object_id,))
 
 
-@shared_task(name="preservation.package", acks_late=True)
-def package(object_id: int) -> None:
+@shared_task(bind=True, name="preservation.package", acks_late=True)
+def package(self, object_id: int) -> None:
     """Make the next OCFL version from processed files, then replicate it to every allowed store."""
     from preservation.replication import store_names_for
 
-    obj = HeritageObject.objects.get(pk=object_id)
-    pipeline.package_object(obj)
-    for name in store_names_for(obj):
-        replicate.delay(object_id, name)
+    with retrying(self):
+        obj = HeritageObject.objects.get(pk=object_id)
+        pipeline.package_object(obj)
+        for name in store_names_for(obj):
+            enqueue(replicate, (object_id, name))
 
 
 @shared_task(bind=True, name="preservation.replicate", acks_late=True)
@@ -77,12 +105,10 @@ def replicate(self, object_id: int, store_name: str) -> None:
     """Bring one store up to the object's latest version, verifying every byte written."""
     from preservation.replication import replicate_object
 
-    obj = HeritageObject.objects.get(pk=object_id)
-    try:
+    with retrying(self):
+        obj = HeritageObject.objects.get(pk=object_id)
         replicate_object(obj, store_name)
-    except StoreError as error:
-        _retry(self, error)
-    pipeline.finish_jobs(obj)
+        pipeline.finish_jobs(obj)
 
 
 @shared_task(name="preservation.sweep")
@@ -106,27 +132,31 @@ def audit() -> int:
 @shared_task(bind=True, name="preservation.audit_object", acks_late=True)
 def audit_object(
     self, object_id: int, repair: bool = True, store: str | None = None, since_days: float | None = None
-) -> dict:
-    """Audit one object's copies (throttled per worker), repair, and hold it to its policy."""
+) -> dict | None:
+    """Audit one object's copies (throttled per worker), repair, and hold it to its policy.
+
+    A redelivered or retried task keeps its id, so it takes its own lease back at once and resumes."""
     from preservation import fixity
     from preservation.policy import policy_for
 
-    obj = HeritageObject.objects.get(pk=object_id)
-    owner = self.request.id or "in-process"
-    if not fixity.claim(obj, owner):
-        # Another worker audits it now (or died doing so: the lease expires and the sweep re-queues).
-        return {"skipped": obj.identifier}
-    try:
-        if since_days is None and store is None:
-            since_days = policy_for(obj).audit_every_days
-        report = fixity.audit_object(
-            obj,
-            fixity.AuditReport(),
-            fixity.Throttle(settings.ARCHIVE_AUDIT_MB_PER_S or None),
-            store=store,
-            repair=repair,
-            since_days=since_days,
-        )
-    finally:
-        fixity.release(obj, owner)
-    return report.as_dict()
+    with retrying(self):
+        obj = HeritageObject.objects.get(pk=object_id)
+        owner = self.request.id or "in-process"
+        if not fixity.claim(obj, owner):
+            # Another worker audits it now (or died doing so: the lease expires and the sweep re-queues).
+            return {"skipped": obj.identifier}
+        try:
+            if since_days is None and store is None:
+                since_days = policy_for(obj).audit_every_days
+            report = fixity.audit_object(
+                obj,
+                fixity.AuditReport(),
+                fixity.Throttle(settings.ARCHIVE_AUDIT_MB_PER_S or None),
+                store=store,
+                repair=repair,
+                since_days=since_days,
+            )
+        finally:
+            fixity.release(obj, owner)
+        return report.as_dict()
+    return None
