@@ -71,6 +71,11 @@ class StoreObject(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     lease_owner = models.CharField(max_length=100, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a replicate task was last queued (a task queued after the last attempt is waiting, not stuck).",
+    )
     last_error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -116,15 +116,29 @@ def asset_source(asset: Asset, exclude_store: str | None = None) -> BinaryIO:
     raise StoreUnavailable(f"no readable copy of {asset.filename} ({asset.id}) is reachable right now")
 
 
+def mark_queued(object_id: int, store_names: list[str]) -> None:
+    """Remember that a replicate task for (object, store) is in the queue, so the sweeper leaves it alone
+    until it runs or ARCHIVE_STUCK_AFTER_SECONDS pass (a backlog is not a stuck copy)."""
+    rows = ensure_store_rows()
+    now = timezone.now()
+    for name in store_names:
+        StoreObject.objects.update_or_create(object_id=object_id, store=rows[name], defaults={"queued_at": now})
+
+
 @contextlib.contextmanager
-def lease(obj: HeritageObject, store_row: Store):
-    """Hold the (object, store) lease while writing, so two workers never write one OCFL object."""
+def lease(obj: HeritageObject, store_row: Store, owner: str | None = None):
+    """Hold the (object, store) lease while writing, so two workers never write one OCFL object.
+
+    ``owner`` (the Celery task id, which survives retries and redelivery) makes the lease re-entrant: a task
+    redelivered after its worker was killed mid-write takes back its own lease at once instead of waiting
+    ARCHIVE_REPLICATION_LEASE_SECONDS. The release never raises: when the database is what failed, the
+    lease simply expires."""
     state, _ = StoreObject.objects.get_or_create(object=obj, store=store_row)
-    token = uuid.uuid4().hex
+    token = owner or uuid.uuid4().hex
     now = timezone.now()
     taken = (
         StoreObject.objects.filter(pk=state.pk)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=token))
         .update(
             lease_until=now + timedelta(seconds=settings.ARCHIVE_REPLICATION_LEASE_SECONDS),
             lease_owner=token,
@@ -136,10 +150,11 @@ def lease(obj: HeritageObject, store_row: Store):
     try:
         yield StoreObject.objects.get(pk=state.pk)
     finally:
-        StoreObject.objects.filter(pk=state.pk, lease_owner=token).update(lease_until=None, lease_owner="")
+        with contextlib.suppress(DatabaseError):
+            StoreObject.objects.filter(pk=state.pk, lease_owner=token).update(lease_until=None, lease_owner="")
 
 
-def replicate_object(obj: HeritageObject, store_name: str) -> int:
+def replicate_object(obj: HeritageObject, store_name: str, owner: str | None = None) -> int:
     """Write every version the store lacks, verify each file, then its inventory. Returns versions written.
 
     Raises StoreError when the store is unreachable or returns wrong bytes (the task retries, the
@@ -149,7 +164,7 @@ def replicate_object(obj: HeritageObject, store_name: str) -> int:
     store_row = store_rows[store_name]
     store = get_store(store_name)
     written = 0
-    with lease(obj, store_row) as state:
+    with lease(obj, store_row, owner) as state:
         try:
             # The store, not the catalogue, says how far it got: a store restored empty or from an older
             # backup is brought forward from where it really is.

@@ -61,13 +61,20 @@ def sweep(now=None) -> dict:
                 stored=Coalesce(Subquery(reached.values("head_version")[:1]), Value(0)),
                 lease=Subquery(reached.values("lease_until")[:1]),
                 last_attempt=Subquery(reached.values("last_attempt_at")[:1]),
+                queued=Subquery(reached.values("queued_at")[:1]),
             )
             .filter(head__isnull=False, stored__lt=F("head"))
             .filter(Q(lease__isnull=True) | Q(lease__lte=now))
-            .filter(Q(last_attempt__isnull=True) | Q(last_attempt__lte=retry_before))
+            .filter(
+                # Never queued, or queued so long ago that the broker must have lost it...
+                Q(queued__isnull=True)
+                | Q(queued__lte=stuck_before)
+                # ...or it ran since it was queued and failed: try again once per sweep interval.
+                | (Q(last_attempt__gte=F("queued")) & Q(last_attempt__lte=retry_before))
+            )
         )
         for object_id in behind.values_list("pk", flat=True)[:BATCH]:
-            StoreObject.objects.filter(object_id=object_id, store=row).update(last_attempt_at=now)
+            StoreObject.objects.update_or_create(object_id=object_id, store=row, defaults={"queued_at": now})
             tasks.replicate.delay(object_id, name)
             counts["replicate"] += 1
 
@@ -84,6 +91,14 @@ def sweep(now=None) -> dict:
             tasks.replicate.delay(object_id, names[0])
             counts["finish"] += 1
 
+    # Uploads whose every byte arrived but whose hand-off to the catalogue failed (a database outage at that
+    # moment) and whose client never came back: finish them from the bytes and digest state we hold.
+    from archive.uploads.handoff import finish_received
+
+    received = Upload.objects.filter(completed_at__isnull=True, offset=F("length"), updated__lt=stuck_before)
+    for upload in received.select_related("object", "user")[:BATCH]:
+        finish_received(upload)
+        counts["finished_uploads"] = counts.get("finished_uploads", 0) + 1
     expired = Upload.objects.filter(
         completed_at__isnull=True, updated__lt=now - timedelta(days=settings.ARCHIVE_UPLOAD_EXPIRY_DAYS)
     )

@@ -91,12 +91,14 @@ def process(self, asset_id: str) -> None:
 @shared_task(bind=True, name="preservation.package", acks_late=True)
 def package(self, object_id: int) -> None:
     """Make the next OCFL version from processed files, then replicate it to every allowed store."""
-    from preservation.replication import store_names_for
+    from preservation.replication import mark_queued, store_names_for
 
     with retrying(self):
         obj = HeritageObject.objects.get(pk=object_id)
         pipeline.package_object(obj)
-        for name in store_names_for(obj):
+        names = store_names_for(obj)
+        mark_queued(object_id, names)
+        for name in names:
             enqueue(replicate, (object_id, name))
 
 
@@ -107,7 +109,7 @@ def replicate(self, object_id: int, store_name: str) -> None:
 
     with retrying(self):
         obj = HeritageObject.objects.get(pk=object_id)
-        replicate_object(obj, store_name)
+        replicate_object(obj, store_name, owner=self.request.id)
         pipeline.finish_jobs(obj)
 
 

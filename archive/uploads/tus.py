@@ -23,13 +23,13 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext
 from django.views.decorators.csrf import csrf_exempt
 
-from archive import actions
 from archive.access import can_curate, curated_collections, visible_to
 from archive.actions import object_for_upload
 from archive.filenames import storable_name
 from archive.identifiers import normalize_identifier
 from archive.models import Upload
 from archive.uploads.digest import ResumableSha256
+from archive.uploads.handoff import finish, finish_received
 from preservation.staging import disk_full, free_bytes, staging_full_message, staging_root, upload_part_path
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def tus_collection(request: HttpRequest) -> HttpResponse:
     upload.save(update_fields=["staged_path"])
     location = request.build_absolute_uri(reverse("uploads:tus-upload", args=[upload.id]))
     if length == 0:
-        _finish(upload, ResumableSha256())
+        finish(upload, ResumableSha256())
     return _response(201, Location=location, Upload_Offset="0")
 
 
@@ -152,6 +152,9 @@ def tus_upload(request: HttpRequest, upload_id) -> HttpResponse:
     if upload is None:
         return _response(404, gettext("No such upload."))
     if request.method == "HEAD":
+        # Every byte is here but the hand-off to the catalogue failed (a database outage): finish it now, since
+        # a client that sees the full offset will not send another PATCH.
+        finish_received(upload)
         return _response(200, Upload_Offset=str(upload.offset), Upload_Length=str(upload.length))
     rejected = _check_csrf(request)
     if rejected:
@@ -217,7 +220,7 @@ def _append(request: HttpRequest, upload: Upload) -> HttpResponse:
         return refused
     if upload.offset == upload.length:
         try:
-            _finish(upload, digest)
+            finish(upload, digest)
         except OSError as error:  # no room left for the asset's folder
             if not disk_full(error):
                 raise
@@ -292,21 +295,3 @@ def _checkpoint(handle, upload: Upload, offset: int, digest: ResumableSha256) ->
     upload.offset = offset
     upload.digest_state = digest.state()
     Upload.objects.filter(pk=upload.pk).update(offset=offset, digest_state=upload.digest_state)
-
-
-def _finish(upload: Upload, digest: ResumableSha256) -> None:
-    """Hand the complete file to the catalogue, exactly once."""
-    claimed = Upload.objects.filter(pk=upload.pk, completed_at__isnull=True).update(completed_at=timezone.now())
-    if not claimed:
-        return
-    sha256 = digest.hexdigest()
-    asset, created = actions.receive_file(
-        upload.object,
-        upload_part_path(upload.id),
-        upload.original_name,
-        sha256,
-        upload.length,
-        user=upload.user,
-        via="tus upload",
-    )
-    Upload.objects.filter(pk=upload.pk).update(sha256=sha256, asset=asset, duplicate=not created)

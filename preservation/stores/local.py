@@ -8,6 +8,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -19,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 #: Reserved first segment of a LocalStore: temporary files live there until renamed into place.
 TMP_DIR = ".tmp"
+ABANDONED_AFTER_SECONDS = 3600
 
 MAX_KEY_BYTES = 1024  # the S3 limit; keeps keys portable between every kind of store
 MAX_SEGMENT_BYTES = 255  # the usual file-name limit of POSIX filesystems
@@ -104,6 +106,7 @@ class LocalStore(ReplicaStore):
         expected = sha256.lower()
         self._require_root()
         tmp_dir = self.root / TMP_DIR
+        self._remove_abandoned_temp_files(tmp_dir)
         handle, tmp_name = self._temp_file(tmp_dir, key)
         digest = hashlib.sha256()
         total = 0
@@ -145,6 +148,16 @@ class LocalStore(ReplicaStore):
                 tmp_dir.rmdir()
         self._verify(key, path, expected)
         return total
+
+    @staticmethod
+    def _remove_abandoned_temp_files(tmp_dir: Path) -> None:
+        """Temporary files of puts killed mid-write (a live put writes its file at least every few seconds;
+        one untouched for an hour is garbage in the storage root)."""
+        cutoff = time.time() - ABANDONED_AFTER_SECONDS
+        for leftover in tmp_dir.glob("put-*") if tmp_dir.is_dir() else ():
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
 
     def _temp_file(self, tmp_dir: Path, key: str) -> tuple[int, str]:
         # A concurrent put may remove the empty .tmp folder between our mkdir and mkstemp: try again.

@@ -231,3 +231,34 @@ def test_the_batch_page_follows_what_was_uploaded_from_it(personas, curator_clie
     status = curator_client.get(f"/curate/collections/{personas.collection.slug}/status.json", {"since": since}).json()
     assert [row["filename"] for row in status["assets"]] == ["basket.jpg"]
     assert status["assets"][0]["object_title"] == "basket" and status["assets"][0]["done"]  # quarantined: done
+
+
+def test_a_hand_off_cut_by_a_database_failure_is_finished_by_the_next_head_and_loses_nothing(personas, curator_client):
+    """Every byte arrived, then the database failed while the file was handed to the catalogue: nothing is
+    marked complete, the bytes stay at the upload's name, and the client's next HEAD finishes it, once."""
+    from unittest import mock
+
+    from django.db import OperationalError
+
+    from archive.uploads import handoff
+
+    obj = make_object(personas.collection, "Cut hand-off", published=False)
+    data = b"field recording " * 1000
+    location = create(curator_client, obj, len(data), "take.wav")["Location"]
+    real = handoff.actions.receive_file
+
+    def lost_commit(*args, **kwargs):
+        real(*args, **kwargs)  # the asset row is written, then the connection goes
+        raise OperationalError("server closed the connection unexpectedly")
+
+    with mock.patch.object(handoff.actions, "receive_file", lost_commit):
+        assert patch(curator_client, location, 0, data).status_code == 503
+    upload = Upload.objects.get()
+    assert not upload.is_complete and not Asset.objects.filter(object=obj).exists()
+    head = curator_client.head(location, **TUS)
+    assert head["Upload-Offset"] == str(len(data))
+    asset = Asset.objects.get(object=obj, role=Asset.Role.ORIGINAL)
+    assert asset.sha256 == hashlib.sha256(data).hexdigest()
+    assert Upload.objects.get().asset_id == asset.id
+    curator_client.head(location, **TUS)
+    assert Asset.objects.filter(object=obj, role=Asset.Role.ORIGINAL).count() == 1

@@ -68,3 +68,28 @@ def test_a_partial_api_upload_left_by_a_dead_web_process_is_removed_after_a_day(
     os.utime(old, (two_days_ago, two_days_ago))
     assert sweeper.sweep()["abandoned_api_uploads"] == 1
     assert not old.exists() and fresh.exists()
+
+
+def test_a_copy_waiting_in_a_backlog_is_not_queued_again_until_it_runs_or_is_lost(personas, tmp_path, settings):
+    """The soak saw 11,000 needless replicate tasks: the sweeper re-queued every copy still waiting in the
+    queue at each sweep. A queued copy is left alone until it has run (and failed) or the broker lost it."""
+    from preservation.models import StoreObject
+    from preservation.replication import mark_queued
+    from tests.factories import preserve_file
+
+    obj = make_object(personas.collection, "Backlogged jar")
+    preserve_file(obj, imagegen.make_jpeg(tmp_path / "jar.jpg", size=(64, 48)), tmp_path)
+    StoreObject.objects.filter(object=obj, store__name="local-b").update(head_version=0, last_attempt_at=None)
+    mark_queued(obj.pk, ["local-b"])  # package queued it; the task sits in a long queue
+    interval = settings.CELERY_BEAT_SCHEDULE["sweep-under-replicated"]["schedule"]
+    with mock.patch("preservation.tasks.replicate.delay") as replicate:
+        assert sweeper.sweep(now=timezone.now() + timedelta(seconds=interval * 3))["replicate"] == 0
+        lost = timezone.now() + timedelta(seconds=settings.ARCHIVE_STUCK_AFTER_SECONDS + 1)
+        assert sweeper.sweep(now=lost)["replicate"] == 1  # queued that long ago: the broker lost it
+        assert sweeper.sweep(now=lost + timedelta(seconds=1))["replicate"] == 0  # just queued again
+        # It ran and failed (the lease stamps the attempt): retried once the sweep interval has passed.
+        StoreObject.objects.filter(object=obj, store__name="local-b").update(
+            last_attempt_at=lost + timedelta(seconds=2)
+        )
+        assert sweeper.sweep(now=lost + timedelta(seconds=interval + 3))["replicate"] == 1
+    replicate.assert_called_with(obj.pk, "local-b")
