@@ -14,11 +14,13 @@ In this order, each step refusing with a message that names the file and the pro
 
 from __future__ import annotations
 
+import lzma
 import os
 import re
 import stat
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,7 +166,8 @@ def _extract_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, dest: Pat
                 if written > member.file_size:
                     raise BagRefused(f"{name}: {member.filename} holds more bytes than its header declares.")
                 out.write(chunk)
-    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as error:
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, zlib.error, lzma.LZMAError) as error:
+        # zlib.error, lzma.LZMAError: a damaged compressed stream, which zipfile lets through
         raise BagRefused(
             f"{name}: {member.filename} could not be extracted ({error}); nothing was imported."
         ) from error

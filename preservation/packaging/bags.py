@@ -367,6 +367,9 @@ def _checked_description(collection, texts: dict, original: str, fields: dict, n
     problems += [
         f"{key}: must be a list" for key in ("keywords", "labels") if not isinstance(fields.get(key, []), list)
     ]
+    # PostgreSQL text cannot hold NUL (the forms and the API refuse it the same way)
+    texts_flat = [(f"text [{language}]", [title, description]) for language, (title, description) in texts.items()]
+    problems += [f"{key}: contains a NUL character" for key, value in [*fields.items(), *texts_flat] if _has_nul(value)]
     for language, (title, _description) in texts.items():
         try:
             ObjectText(language=language, title=title, description=_description).clean_fields(exclude=["object"])
@@ -375,6 +378,14 @@ def _checked_description(collection, texts: dict, original: str, fields: dict, n
     if not texts or problems:
         raise BagRefused(f"{name}: its description cannot be catalogued: {'; '.join(problems) or 'no title'}.")
     return texts, original, {k: v for k, v in fields.items() if k in _FIELD_NAMES}
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def _stage(opened: OpenedBag, work: Path, wanted, name: str, progress: Progress | None):

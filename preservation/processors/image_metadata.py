@@ -66,6 +66,10 @@ def gather_metadata(source: SourceImage, info: dict, text_keys: list[str], appli
             source.not_carried.append("PNG text chunks " + ", ".join(sorted(text_keys)[:10]))
         if info.get("comment"):
             source.not_carried.append("the JPEG comment (COM segment)")
+        if not source.icc and any(m == "APP2" and d.startswith(b"ICC_PROFILE\x00") for m, d in applist):
+            source.not_carried.append(
+                "the ICC profile (its APP2 segments are missing or numbered inconsistently: it cannot be reassembled)"
+            )
         if any(marker == "APP1" and data.startswith(b"http://ns.adobe.com/xmp/extension/") for marker, data in applist):
             source.not_carried.append("extended XMP (APP1 ExtendedXMP segments beyond the main XMP packet)")
         if not source.icc and ("gamma" in info or "chromaticity" in info):

@@ -34,6 +34,7 @@ from PIL import Image, ImageFile, JpegImagePlugin, PngImagePlugin, TiffImagePlug
 from preservation.processors.base import Limits, ProcessingError
 from preservation.processors.image_metadata import gather_metadata
 from preservation.processors.image_tags import ORIENTATION, CarriedTags
+from preservation.processors.image_trailing import note_trailing_data
 
 _PLUGINS = (JpegImagePlugin, PngImagePlugin, TiffImagePlugin, WebPImagePlugin)  # registers the openers
 
@@ -47,6 +48,7 @@ DECODE_ERRORS = (
     KeyError,
     EOFError,
     ZeroDivisionError,
+    OverflowError,  # tifffile: a RowsPerStrip stored as a tiny DOUBLE makes a strip count of infinity (tests/fuzz)
     struct.error,
     Image.DecompressionBombError,
     Image.DecompressionBombWarning,
@@ -150,6 +152,7 @@ def pillow_guard(limits: Limits) -> Iterator[None]:
     with _PILLOW_LOCK, warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         warnings.filterwarnings("ignore", "Corrupt EXIF data", UserWarning)  # reported by our own reader
+        warnings.filterwarnings("ignore", "Tag data larger than file", UserWarning)  # likewise
         previous = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = limits.max_pixels
         try:
@@ -203,7 +206,9 @@ def read_source(path: Path, limits: Limits) -> SourceImage:
             if kind == "TIFF":
                 return _read_tiff(path, limits)
             bit_depth = prefix[24] if kind == "PNG" and prefix[12:16] == b"IHDR" else 8
-            return _read_with_pillow(path, kind, limits, bit_depth)
+            source = _read_with_pillow(path, kind, limits, bit_depth)
+            note_trailing_data(source, kind)
+            return source
     except MemoryError as error:
         raise ProcessingError(f"{name}: not enough memory to decode the image ({error})", permanent=False) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -216,6 +221,13 @@ def _describe(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
     if "truncated" in text.lower() or isinstance(error, EOFError):
         return f"the file is truncated: {text}"
+    if "MAX_TEXT_CHUNK" in text:
+        return (
+            "a compressed chunk (an ICC profile or a text chunk) inflates beyond Pillow's safety limit of "
+            f"{PngImagePlugin.MAX_TEXT_CHUNK // 1024**2} MB: a decompression bomb, or metadata too large to read safely"
+        )
+    if len(text) < 4 or text.strip("'\"-").isdigit():  # KeyError(0), IndexError(12) and the like say nothing
+        return f"{type(error).__name__} {text} while reading the structure: the file is damaged"
     return text
 
 
@@ -297,6 +309,8 @@ def _read_tiff(path: Path, limits: Limits) -> SourceImage:
     """TIFF: header and page count from tifffile; up to 8 bits Pillow decodes, above that tifffile does."""
     name = path.name
     with tifffile.TiffFile(path) as tiff:
+        if not len(tiff.pages):
+            raise refused(name, "the TIFF holds no readable image directory (IFD): the file is damaged or not a TIFF")
         page = tiff.pages.first
         stored_size = int(page.imagewidth), int(page.imagelength)
         check_size(name, *stored_size, limits)

@@ -79,7 +79,7 @@ def check_gltf(document: dict, name: str, limits: MeshLimits, bin_length: int | 
     """Counts and byte ranges declared by a glTF 2.0 JSON; ``bin_length``: the GLB BIN chunk (None: .gltf)."""
     try:
         return _check_gltf(document, name, limits, bin_length)
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as error:  # 1e400 is inf
         raise refusal(name, f"the glTF JSON is not valid glTF 2.0 ({type(error).__name__}: {error})") from None
 
 

@@ -163,7 +163,7 @@ def _faces(face_lines: list[str], name: str, notes: list[str]) -> np.ndarray | N
         try:
             size = int(words[0])
             polygon = np.array(words[1 : 1 + size], dtype=np.int64)
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, OverflowError):  # OverflowError: an index beyond int64 (found by tests/fuzz)
             raise refusal(name, f"face {number} is not 'count index ...': {line[:60]!r}") from None
         if len(polygon) != size or size < 3:
             raise refusal(name, f"face {number} announces {size} vertices but lists {len(polygon)} (3 or more needed)")

@@ -269,6 +269,8 @@ def read_ply(path: Path, name: str, folder: ModelFolder | None, workdir: Path, l
             if not known:
                 raise
             ply = PlyData.read(str(path))  # faces of several sizes (or a damaged file): plyfile's face-by-face path
+    except OverflowError as error:  # an ASCII value outside its declared type: 200 for a char (found by tests/fuzz)
+        raise refusal(name, f"the PLY data cannot be read: a value does not fit its declared type ({error})") from None
     except (PlyParseError, ValueError, TypeError, OSError, EOFError, struct.error) as error:
         raise refusal(name, f"the PLY data cannot be read ({error})") from None
     notes: list[str] = []

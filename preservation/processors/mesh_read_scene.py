@@ -34,7 +34,10 @@ from preservation.processors.mesh_read_files import ModelFolder, collect_texture
 from preservation.processors.mesh_read_gltf import read_glb_chunks
 
 # What a broken OBJ/glTF can make trimesh raise (it has no error type of its own for bad input).
-TRIMESH_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OSError, EOFError, AssertionError)
+# ArithmeticError: numpy raises OverflowError for an index such as 99999999999999999999 (found by tests/fuzz).
+TRIMESH_ERRORS = (
+    ValueError, TypeError, KeyError, IndexError, AttributeError, OSError, EOFError, AssertionError, ArithmeticError,
+)  # fmt: skip
 _MAP_OPTIONS = {"-blendu": 1, "-blendv": 1, "-bm": 1, "-boost": 1, "-cc": 1, "-clamp": 1, "-imfchan": 1}
 _OBJ_VERTEX = re.compile(rb"^[ \t]*v[ \t]+(\S+)[ \t]+(\S+)[ \t]+(\S+)", re.MULTILINE)
 _MAP_OPTIONS |= {"-mm": 2, "-texres": 1, "-type": 1, "-o": 3, "-s": 3, "-t": 3}
@@ -289,7 +292,7 @@ class _GltfImages:
     def _extract(self, index: int, image: dict) -> Path | None:
         try:
             data = self._bytes(image)
-        except (KeyError, IndexError, ValueError, TypeError, OSError):
+        except (KeyError, IndexError, ValueError, TypeError, OSError, OverflowError):
             data = None
         if not data:
             self.notes.append(f"image {index} of the glTF could not be read; it is not carried into the master")

@@ -15,6 +15,7 @@ under its own language code (never an English title tagged as French).
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -147,8 +148,23 @@ def image_resource(asset: Asset, size: tuple[int, int]) -> dict:
     }
 
 
+def as_text(values: LanguageMap) -> LanguageMap:
+    """Values for a property where clients read HTML (``summary``, and the ``value`` of ``metadata`` and
+    ``requiredStatement``), kept as text: IIIF Presentation 3 (section 4.4) makes a value whose first
+    character is "<" and last is ">" HTML, so a title such as ``<img src=x onerror=...>`` or ``<untitled>``
+    is escaped and wrapped in ``<span>``, which clients show as the literal text."""
+    return {language: [_text_value(value) for value in texts] for language, texts in values.items()}
+
+
+def _text_value(value: str) -> str:
+    stripped = value.strip()
+    if stripped.startswith("<") and stripped.endswith(">"):
+        return f"<span>{html.escape(value, quote=False)}</span>"
+    return value
+
+
 def _pair(label, value: LanguageMap) -> dict:
-    return {"label": translated(label), "value": value}
+    return {"label": translated(label), "value": as_text(value)}
 
 
 # --- the manifest ---------------------------------------------------------------------------------------
@@ -295,7 +311,7 @@ def canvases(obj: HeritageObject, media: Media) -> list[dict]:
 
 def manifest(obj: HeritageObject, media: Media) -> dict:
     """The manifest of a visible object (fetched through archive.access by the caller)."""
-    summary = {text.language: [text.description] for text in obj.texts.all() if text.description}
+    summary = as_text({text.language: [text.description] for text in obj.texts.all() if text.description})
     document: dict = {
         "@context": PRESENTATION_CONTEXT,
         "id": manifest_url(obj),
@@ -354,7 +370,7 @@ def collection(coll: Collection, objects: Iterable[HeritageObject]) -> dict:
         "label": plain(coll.title),
     }
     if coll.description:
-        document["summary"] = plain(coll.description)
+        document["summary"] = as_text(plain(coll.description))
     document["requiredStatement"] = {
         "label": translated(gettext_lazy("Attribution")),
         "value": translated(lambda: gettext("Courtesy of %(community)s.") % {"community": coll.community.name}),
