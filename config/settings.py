@@ -243,6 +243,9 @@ ARCHIVE_TASK_MAX_RETRIES = env_int("ARCHIVE_TASK_MAX_RETRIES", 6)
 ARCHIVE_TASK_RETRY_BACKOFF_MAX = env_int("ARCHIVE_TASK_RETRY_BACKOFF_MAX", 600)
 # Work left in a non-final state longer than this is re-queued by the sweeper.
 ARCHIVE_STUCK_AFTER_SECONDS = env_int("ARCHIVE_STUCK_AFTER_SECONDS", 900)
+# A file whose processing killed the worker this many times (memory, a crashing decoder) is quarantined
+# instead of being delivered to yet another worker.
+ARCHIVE_MAX_KILLED_RUNS = env_int("ARCHIVE_MAX_KILLED_RUNS", 3)
 # Fixity: each scheduled audit re-hashes replicas due under ARCHIVE_POLICY, at most this fast per worker.
 ARCHIVE_AUDIT_MB_PER_S = float(env("ARCHIVE_AUDIT_MB_PER_S", "50"))
 # Replication and audit policy by threat level (0 none .. 4 critical): verified copies required, distinct

@@ -170,6 +170,8 @@ class ProcessingJob(models.Model):
     stage = models.CharField(max_length=64, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
     message = models.TextField(blank=True)
+    # Processing runs started and not ended: only a run whose worker process died stays counted (poison.py).
+    unfinished_runs = models.PositiveSmallIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)

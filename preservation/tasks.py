@@ -82,9 +82,13 @@ def ingest(self, asset_id: str) -> None:
 @shared_task(bind=True, name="preservation.process", acks_late=True)
 def process(self, asset_id: str) -> None:
     """Validate and normalize one original (CPU heavy: queue "media", or "heavy" for 3D), then package it."""
+    from preservation.poison import counted_run
+
     with retrying(self):
         asset = Asset.objects.select_related("object").get(pk=asset_id)
-        if pipeline.process_asset(asset):
+        with counted_run(asset) as allowed:
+            ready = allowed and pipeline.process_asset(asset)
+        if ready:
             enqueue(package, (asset.object_id,))
 
 

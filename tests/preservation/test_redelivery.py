@@ -134,3 +134,50 @@ def test_a_file_received_while_the_database_fails_is_kept_then_its_orphan_folder
     assert not orphan.exists()
     safe.refresh_from_db()  # the same sweep queued the received file: eagerly, it is now preserved
     assert safe.status == Asset.State.READY and safe.replicas.filter(state="ok").count() == 2
+
+
+def test_a_file_that_killed_the_worker_three_times_is_quarantined_not_redelivered_for_ever(personas, tmp_path):
+    """Runs whose worker died stay counted (a normal end, even by an error, uncounts itself); after
+    ARCHIVE_MAX_KILLED_RUNS the original is quarantined with a message instead of killing another worker."""
+    import hashlib
+
+    from archive import actions
+    from archive.models import Asset
+    from preservation import pipeline, tasks
+    from preservation.models import ProcessingJob
+    from tests.factories import make_object
+    from tests.preservation import imagegen
+
+    obj = make_object(personas.collection, "Killer scan", published=False)
+    path = imagegen.make_jpeg(tmp_path / "killer.jpg", size=(64, 48))
+    data = path.read_bytes()
+    asset, _ = actions.receive_file(obj, path, "killer.jpg", hashlib.sha256(data).hexdigest(), len(data), enqueue=False)
+    assert pipeline.ingest_asset(asset)
+    ProcessingJob.objects.filter(asset=asset).update(unfinished_runs=3)  # three workers died on it
+    tasks.process.delay(str(asset.id))
+    asset.refresh_from_db()
+    assert asset.status == Asset.State.QUARANTINED
+    assert "stopped the worker 3 times" in asset.status_message
+
+
+def test_a_normal_processing_run_leaves_no_count_behind(personas, tmp_path):
+    import hashlib
+
+    from archive import actions
+    from archive.models import Asset
+    from preservation import pipeline, tasks
+    from preservation.models import ProcessingJob
+    from tests.factories import make_object
+    from tests.preservation import imagegen
+
+    obj = make_object(personas.collection, "Ordinary photo", published=False)
+    path = imagegen.make_jpeg(tmp_path / "ordinary.jpg", size=(64, 48))
+    data = path.read_bytes()
+    asset, _ = actions.receive_file(
+        obj, path, "ordinary.jpg", hashlib.sha256(data).hexdigest(), len(data), enqueue=False
+    )
+    assert pipeline.ingest_asset(asset)
+    tasks.process.delay(str(asset.id))  # eager: processed, packaged, replicated
+    asset.refresh_from_db()
+    assert asset.status == Asset.State.READY
+    assert ProcessingJob.objects.get(asset=asset).unfinished_runs == 0
