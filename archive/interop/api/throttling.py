@@ -5,14 +5,28 @@ A refused request gets 429 with ``Retry-After`` (seconds)."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.core.cache import caches
+from redis.exceptions import RedisError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+log = logging.getLogger(__name__)
+
 
 class _ArchiveRate(SimpleRateThrottle):
+    def allow_request(self, request, view) -> bool:
+        """Count the request; when the cache holding the counters is down (a Redis restart), let it through
+        rather than fail it: an outage of the counters must not refuse a field team's uploads."""
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError) as error:
+            log.warning("API rate limit not applied: its cache is unreachable (%s)", error)
+            return True
+
     def get_rate(self) -> str | None:
         """The configured rate of this scope; a missing or empty one means no limit."""
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or None
