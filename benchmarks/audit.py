@@ -37,7 +37,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -47,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import BUSY_WARNING, cpu_busy, interrupt, lap, log, rounded  # noqa: E402
+from benchmarks.common import BUSY_WARNING, cpu_busy, lap, log, rounded, unwind_on_signals  # noqa: E402
 
 CHUNK = 1024 * 1024  # as fixity.CHUNK: the audit reads 1 MiB at a time
 MB = 1_000_000
@@ -641,10 +640,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanup: contextlib.ExitStac
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    # Ctrl-C, kill and a closed terminal all end in the cleanup below (SIGINT too when the shell ignored it).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, interrupt)
+    unwind_on_signals()
     workdir = Path(tempfile.mkdtemp(prefix="heritage-bench-audit-"))
     try:
         with contextlib.ExitStack() as cleanup:

@@ -47,3 +47,13 @@ def rounded(value):
 def interrupt(signum, _frame) -> None:
     """SIGTERM/SIGHUP handler: unwind like Ctrl-C so the cleanup stack runs."""
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def unwind_on_signals() -> None:
+    """Ctrl-C, kill and a closed terminal all raise KeyboardInterrupt, so a benchmark's cleanup stack runs
+    (SIGINT too when the calling shell ignored it)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, interrupt)

@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import BUSY_WARNING, cpu_busy, interrupt, lap, log, rounded  # noqa: E402
+from benchmarks.common import BUSY_WARNING, cpu_busy, lap, log, rounded, unwind_on_signals  # noqa: E402
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 BATCH = 10_000
@@ -1373,10 +1373,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    # Ctrl-C, kill and a closed terminal all end in the cleanup below (SIGINT too when the shell ignored it).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, interrupt)
+    unwind_on_signals()
     workdir = Path(tempfile.mkdtemp(prefix="heritage-bench-portal-"))
     try:
         with contextlib.ExitStack() as cleanup:

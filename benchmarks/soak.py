@@ -23,7 +23,6 @@ import io
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import cpu_busy, interrupt, log, rounded  # noqa: E402
+from benchmarks.common import cpu_busy, log, rounded, unwind_on_signals  # noqa: E402
 from benchmarks.soak_check import (  # noqa: E402
     access_log_statuses,
     pipeline_state,
@@ -399,9 +398,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, interrupt)
+    unwind_on_signals()
     workdir = Path(tempfile.mkdtemp(prefix="heritage-soak-"))
     try:
         with contextlib.ExitStack() as cleanup:
